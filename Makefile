@@ -1,0 +1,32 @@
+# hakmem — top-level build.
+#
+#   make            library (shared + static) and, later, the kernel module
+#   make test       every test: unit, conformance, stress, real programs
+#   make bench      allocator benchmarks against glibc, mimalloc, jemalloc, tcmalloc
+#   make install    install the library, header, pkg-config file and wrapper
+#
+# Each folder owns a fragment (*.mk) included below; all outputs go to $(BUILD).
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= cc
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  ?= -O2 -g
+HK_CFLAGS := -std=gnu11 $(WARN) -pthread
+
+LIB_SO  := $(BUILD)/libhakmem.so
+LIB_A   := $(BUILD)/libhakmem.a
+
+.PHONY: all test bench install uninstall clean deps
+all: lib
+
+deps:
+	scripts/install-deps.sh
+
+include libhakmem/libhakmem.mk
+include tests/tests.mk
+include bench/bench.mk
+
+clean:
+	rm -rf $(BUILD)

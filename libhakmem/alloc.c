@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The public API: malloc and friends, their fast paths, and the hakmem_*
+ * names for the same functions.
+ *
+ * The fast paths are the whole point of a thread-caching allocator:
+ *
+ *   malloc (<= 1 KiB): TLS heap -> direct[(size + 15) / 16] -> slab->free,
+ *                      pop, count, clear the free tag.
+ *   free:              chunk map says "SuperSlab" -> header by masking ->
+ *                      owned by this thread and no slab flag -> push, count.
+ *
+ * Everything else (new slabs, remote frees, large blocks, errors) is out
+ * of line in heap.c and large.c.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hakmem.h"
+#include "internal.h"
+
+#define HK_EXPORT	__attribute__((visibility("default")))
+
+static inline void *hk_malloc(size_t size)
+{
+	hk_heap_t *heap = hk_heap_self();
+
+	if (likely(size <= HK_TINY_MAX)) {
+		hk_slab_t *slab = heap->direct[(size + HK_ALIGN - 1) / HK_ALIGN];
+		hk_block_t *b = slab->free;
+
+		if (likely(b))
+			return hk_slab_pop(slab, b);
+	}
+	return hk_malloc_slow(size);
+}
+
+static inline void hk_free(void *p)
+{
+	if (likely(hk_is_superslab(p))) {
+		hk_superslab_t *ss = hk_superslab_of(p);
+		hk_slab_t *slab = hk_slab_of(ss, p);
+		hk_block_t *b = p;
+		uintptr_t tag = hk_block_tag(b);
+
+		/* A tag match means a double free: the slow path reports it. */
+		if (likely(atomic_load_explicit(&ss->heap, memory_order_relaxed) == hk_heap_self() &&
+			   hk_slab_flags(slab) == 0 && b->tag != tag)) {
+			b->next = slab->free;
+			b->tag = tag;
+			slab->free = b;
+			if (likely(--slab->used != 0))
+				return;
+			hk_slab_emptied(slab);
+			return;
+		}
+	}
+	hk_heap_free_slow(p);
+}
+
+/* Usable bytes from @p to the end of its block; 0 for pointers not ours. */
+static size_t hk_usable(const void *p)
+{
+	unsigned int kind = hk_chunk_kind(p);
+
+	if (kind == HK_CHUNK_SUPERSLAB) {
+		hk_superslab_t *ss = hk_superslab_of(p);
+		hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, p));
+		uint8_t flags = hk_slab_flags(slab);
+		const uint8_t *block = p;
+
+		if (flags & HK_SLAB_UNUSED)
+			return 0;
+		if (flags & HK_SLAB_ALIGNED)
+			block = (const uint8_t *)hk_slab_block_start(slab, p);
+		return (size_t)(block + slab->block_size - (const uint8_t *)p);
+	}
+	if (kind >= HK_CHUNK_LARGE)
+		return hk_large_usable(p, kind);
+	return 0;
+}
+
+static void *hk_calloc(size_t count, size_t size)
+{
+	size_t bytes;
+	void *p;
+
+	if (unlikely(__builtin_mul_overflow(count, size, &bytes))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (bytes > HK_MID_MAX)
+		return hk_large_alloc(bytes, 0, true);
+	p = hk_malloc(bytes);
+	if (likely(p))
+		memset(p, 0, bytes);
+	return p;
+}
+
+static void *hk_realloc(void *p, size_t size)
+{
+	unsigned int kind;
+	size_t usable;
+	void *q;
+
+	if (!p)
+		return hk_malloc(size);
+	if (size == 0) {
+		/* glibc frees and returns NULL; programs rely on it. */
+		hk_free(p);
+		return NULL;
+	}
+	kind = hk_chunk_kind(p);
+	if (kind >= HK_CHUNK_LARGE)
+		return hk_large_realloc(p, kind, size);
+	if (kind != HK_CHUNK_SUPERSLAB)
+		hk_fatal("realloc(): invalid pointer (not allocated by hakmem)", p);
+
+	usable = hk_usable(p);
+	/* Stay in place unless the block would be less than half used. */
+	if (size <= usable && size >= usable / 2)
+		return p;
+	q = hk_malloc(size);
+	if (unlikely(!q))
+		return NULL;
+	memcpy(q, p, size < usable ? size : usable);
+	hk_free(p);
+	return q;
+}
+
+static inline bool hk_power_of_two(size_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+static void *hk_aligned(size_t alignment, size_t size)
+{
+	void *block;
+
+	if (alignment <= HK_ALIGN)
+		return hk_malloc(size);
+	if (size <= HK_MID_MAX) {
+		/*
+		 * Slabs start 4 KiB-aligned, so when the block size is a
+		 * multiple of the alignment every block is already aligned.
+		 */
+		size_t rounded = hk_align_up(size, alignment);
+
+		if (alignment <= HK_OS_PAGE && rounded <= HK_MID_MAX &&
+		    hk_class_size(hk_size_class(rounded)) % alignment == 0)
+			return hk_malloc(rounded);
+		if (size + alignment - HK_ALIGN <= HK_MID_MAX) {
+			block = hk_malloc(size + alignment - HK_ALIGN);
+			return block ? hk_slab_aligned_block(block, alignment) : NULL;
+		}
+	}
+	return hk_large_alloc(size, alignment, false);
+}
+
+static int hk_posix_memalign(void **out, size_t alignment, size_t size)
+{
+	void *p;
+
+	if (!hk_power_of_two(alignment) || alignment < sizeof(void *))
+		return EINVAL;
+	p = hk_aligned(alignment, size);
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+static void *hk_aligned_alloc(size_t alignment, size_t size)
+{
+	if (!hk_power_of_two(alignment)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return hk_aligned(alignment, size);
+}
+
+static bool hk_trim(void)
+{
+	bool any = hk_heaps_trim();
+
+	any |= hk_superslab_cache_trim(true);
+	any |= hk_large_cache_trim(true);
+	return any;
+}
+
+/* ------------------------------------------------------------------ */
+/* hakmem's own names: always exported                                */
+
+HK_EXPORT void *hakmem_malloc(size_t size)
+{
+	return hk_malloc(size);
+}
+
+HK_EXPORT void *hakmem_calloc(size_t count, size_t size)
+{
+	return hk_calloc(count, size);
+}
+
+HK_EXPORT void *hakmem_realloc(void *p, size_t size)
+{
+	return hk_realloc(p, size);
+}
+
+HK_EXPORT void hakmem_free(void *p)
+{
+	hk_free(p);
+}
+
+HK_EXPORT int hakmem_posix_memalign(void **out, size_t alignment, size_t size)
+{
+	return hk_posix_memalign(out, alignment, size);
+}
+
+HK_EXPORT void *hakmem_aligned_alloc(size_t alignment, size_t size)
+{
+	return hk_aligned_alloc(alignment, size);
+}
+
+HK_EXPORT size_t hakmem_usable_size(const void *p)
+{
+	return hk_usable(p);
+}
+
+HK_EXPORT int hakmem_trim(void)
+{
+	return hk_trim();
+}
+
+HK_EXPORT void hakmem_print_stats(void)
+{
+	hk_stats_print();
+}
+
+/* ------------------------------------------------------------------ */
+/* The standard names, unless built to sit beside another malloc       */
+
+#ifndef HAKMEM_NO_OVERRIDE
+
+HK_EXPORT void *malloc(size_t size)
+{
+	return hk_malloc(size);
+}
+
+HK_EXPORT void free(void *p)
+{
+	hk_free(p);
+}
+
+HK_EXPORT void *calloc(size_t count, size_t size)
+{
+	return hk_calloc(count, size);
+}
+
+HK_EXPORT void *realloc(void *p, size_t size)
+{
+	return hk_realloc(p, size);
+}
+
+HK_EXPORT void *reallocarray(void *p, size_t count, size_t size)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(count, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return hk_realloc(p, bytes);
+}
+
+HK_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+{
+	return hk_posix_memalign(out, alignment, size);
+}
+
+HK_EXPORT void *aligned_alloc(size_t alignment, size_t size)
+{
+	return hk_aligned_alloc(alignment, size);
+}
+
+HK_EXPORT void *memalign(size_t alignment, size_t size)
+{
+	return hk_aligned_alloc(alignment, size);
+}
+
+HK_EXPORT void *valloc(size_t size)
+{
+	return hk_aligned(HK_OS_PAGE, size);
+}
+
+HK_EXPORT void *pvalloc(size_t size)
+{
+	size_t rounded = hk_align_up(size ? size : 1, HK_OS_PAGE);
+
+	if (rounded < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return hk_aligned(HK_OS_PAGE, rounded);
+}
+
+HK_EXPORT size_t malloc_usable_size(void *p)
+{
+	return hk_usable(p);
+}
+
+/* C23; glibc 2.36's <stdlib.h> predates them.  The sizes are hints hakmem does not need. */
+void free_sized(void *p, size_t size);
+void free_aligned_sized(void *p, size_t alignment, size_t size);
+
+HK_EXPORT void free_sized(void *p, size_t size)
+{
+	(void)size;
+	hk_free(p);
+}
+
+HK_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size)
+{
+	(void)alignment;
+	(void)size;
+	hk_free(p);
+}
+
+HK_EXPORT int malloc_trim(size_t pad)
+{
+	(void)pad;
+	return hk_trim();
+}
+
+HK_EXPORT void malloc_stats(void)
+{
+	hk_stats_print();
+}
+
+HK_EXPORT struct mallinfo2 mallinfo2(void)
+{
+	struct mallinfo2 mi;
+
+	hk_stats_mallinfo(&mi);
+	return mi;
+}
+
+HK_EXPORT struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 mi2;
+	struct mallinfo mi = { 0 };
+
+	hk_stats_mallinfo(&mi2);
+	mi.arena = (int)mi2.arena;
+	mi.hblks = (int)mi2.hblks;
+	mi.hblkhd = (int)mi2.hblkhd;
+	mi.uordblks = (int)mi2.uordblks;
+	mi.fordblks = (int)mi2.fordblks;
+	return mi;
+}
+
+/*
+ * hakmem sizes its caches and decay itself; glibc's knobs (arena count,
+ * trim and mmap thresholds, ...) are accepted and have no effect.
+ */
+HK_EXPORT int mallopt(int param, int value)
+{
+	(void)param;
+	(void)value;
+	return 1;
+}
+
+#endif /* HAKMEM_NO_OVERRIDE */

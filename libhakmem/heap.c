@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Thread heaps: the slow paths of malloc and free.
+ *
+ * Each thread allocates from its own heap without locks or atomic
+ * read-modify-write operations.  Per size class the heap keeps a queue of
+ * slabs that still have free (or not yet carved) blocks; the queue head is
+ * the class's "current" slab, which the malloc fast path pops from.
+ *
+ *  - A slab that runs dry leaves its queue and is flagged FULL; the next
+ *    free into it (an out-of-line free, because of the flag) puts it back.
+ *  - A slab whose last block comes home is retired to its SuperSlab, unless
+ *    it is the current slab of its class (it would be needed right away).
+ *  - Blocks freed by other threads arrive on heap->remote, a lock-free
+ *    stack; the owner drains it when a class runs dry, so remote frees are
+ *    reused without the owner ever taking a lock.
+ *
+ * Heaps are never destroyed.  When a thread exits its heap goes to a pool
+ * and the next new thread adopts it with everything it owns.  While pooled,
+ * heaps are owned by hk_heaps_lock: any thread holding it may drain their
+ * remote frees, so memory freed into an exited thread's heap is recycled
+ * even when no new thread comes along.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define HK_TINY_CLASSES	(hk_size_class(HK_TINY_MAX) + 1)
+
+hk_slab_t hk_slab_empty;	/* never has a free block: sends malloc to the slow path */
+
+hk_heap_t hk_heap_empty = {
+	.direct = { [0 ... HK_DIRECT_SLOTS - 1] = &hk_slab_empty },
+	.current = { [0 ... HK_CLASSES - 1] = &hk_slab_empty },
+};
+
+__thread hk_heap_t *hk_tls_heap = &hk_heap_empty;
+
+pthread_mutex_t hk_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+static hk_heap_t *heaps_all;	/* guarded by hk_heaps_lock */
+static hk_heap_t *heaps_pool;	/* guarded by hk_heaps_lock; peeked racily */
+
+/* ------------------------------------------------------------------ */
+/* Class queues                                                        */
+
+static void set_current(hk_heap_t *heap, unsigned int cls, hk_slab_t *slab)
+{
+	heap->current[cls] = slab;
+	if (cls < HK_TINY_CLASSES) {
+		unsigned int lo = cls ? hk_direct_slot(hk_class_size(cls - 1)) + 1 : 0;
+		unsigned int hi = hk_direct_slot(hk_class_size(cls));
+
+		for (unsigned int i = lo; i <= hi; i++)
+			heap->direct[i] = slab;
+	}
+}
+
+static void queue_push(hk_heap_t *heap, hk_slab_t *slab)
+{
+	struct hk_slab_queue *q = &heap->queues[slab->cls];
+
+	slab->next = NULL;
+	slab->prev = q->tail;
+	if (q->tail)
+		q->tail->next = slab;
+	else
+		q->head = slab;
+	q->tail = slab;
+	if (q->head == slab)
+		set_current(heap, slab->cls, slab);
+}
+
+static void queue_remove(hk_heap_t *heap, hk_slab_t *slab)
+{
+	struct hk_slab_queue *q = &heap->queues[slab->cls];
+
+	if (slab->prev)
+		slab->prev->next = slab->next;
+	else
+		q->head = slab->next;
+	if (slab->next)
+		slab->next->prev = slab->prev;
+	else
+		q->tail = slab->prev;
+	slab->next = slab->prev = NULL;
+	if (heap->current[slab->cls] == slab)
+		set_current(heap, slab->cls, q->head ? q->head : &hk_slab_empty);
+}
+
+/* ------------------------------------------------------------------ */
+/* Slabs                                                               */
+
+/*
+ * Thread up to a page worth of never-used blocks onto the free list.
+ * Carving lazily keeps untouched memory untouched (no faults, no RSS).
+ */
+static hk_block_t *slab_extend(hk_slab_t *slab)
+{
+	uint32_t left = slab->capacity - slab->carved;
+	uint32_t count = HK_OS_PAGE / slab->block_size;
+	uint8_t *p;
+
+	if (!left)
+		return NULL;
+	if (count == 0)
+		count = 1;
+	if (count > left)
+		count = left;
+	p = slab->start + (size_t)slab->carved * slab->block_size;
+	for (uint32_t i = 0; i + 1 < count; i++, p += slab->block_size)
+		((hk_block_t *)p)->next = (hk_block_t *)(p + slab->block_size);
+	((hk_block_t *)p)->next = slab->free;
+	slab->free = (hk_block_t *)(slab->start + (size_t)slab->carved * slab->block_size);
+	slab->carved += count;
+	return slab->free;
+}
+
+static void maybe_decay(hk_heap_t *heap)
+{
+	uint64_t now = hk_clock_ms();
+
+	if (now - heap->last_decay >= hk_options.decay_ms / 2 + 1)
+		hk_superslab_decay(heap, now, false);
+}
+
+static void retire_slab(hk_heap_t *heap, hk_slab_t *slab)
+{
+	queue_remove(heap, slab);
+	hk_superslab_free_slab(heap, slab);
+}
+
+void hk_slab_emptied(hk_slab_t *slab)
+{
+	hk_heap_t *heap = atomic_load_explicit(&hk_superslab_of(slab)->heap, memory_order_relaxed);
+
+	if (heap->current[slab->cls] == slab)
+		return;
+	retire_slab(heap, slab);
+	maybe_decay(heap);
+}
+
+/* Free @b into @slab, which @heap owns. */
+static void free_local(hk_heap_t *heap, hk_slab_t *slab, hk_block_t *b)
+{
+	uint8_t flags = slab->flags;
+
+	b->next = slab->free;
+	b->tag = hk_block_tag(b);
+	slab->free = b;
+	if (flags & HK_SLAB_FULL) {
+		hk_slab_set_flags(slab, flags & ~HK_SLAB_FULL);
+		queue_push(heap, slab);
+	}
+	if (--slab->used == 0)
+		hk_slab_emptied(slab);
+}
+
+static hk_slab_t *slab_of_block(hk_block_t *b)
+{
+	hk_superslab_t *ss = hk_superslab_of(b);
+
+	return hk_slab_head(ss, hk_slab_of(ss, b));
+}
+
+/* Move every block other threads freed into @heap back to its slab. */
+static bool drain_remote(hk_heap_t *heap)
+{
+	hk_block_t *b = atomic_exchange_explicit(&heap->remote, NULL, memory_order_acquire);
+	bool any = b != NULL;
+
+	while (b) {
+		hk_block_t *next = b->next;
+
+		free_local(heap, slab_of_block(b), b);
+		heap->stats.remote_frees_drained++;
+		b = next;
+	}
+	return any;
+}
+
+/* Drain the remote frees of exited threads' heaps. */
+static void drain_pool(void)
+{
+	if (!__atomic_load_n(&heaps_pool, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&hk_heaps_lock);
+	for (hk_heap_t *heap = heaps_pool; heap; heap = heap->next_pool) {
+		if (atomic_load_explicit(&heap->remote, memory_order_relaxed))
+			drain_remote(heap);
+	}
+	pthread_mutex_unlock(&hk_heaps_lock);
+}
+
+/* Find a slab of @cls with a free block and make it current. */
+static hk_slab_t *refill(hk_heap_t *heap, unsigned int cls)
+{
+	hk_slab_t *slab;
+
+	if (atomic_load_explicit(&heap->remote, memory_order_relaxed)) {
+		drain_remote(heap);
+		if (heap->current[cls]->free)
+			return heap->current[cls];
+	}
+	while ((slab = heap->current[cls]) != &hk_slab_empty) {
+		if (slab->free || slab_extend(slab))
+			return slab;
+		queue_remove(heap, slab);
+		hk_slab_set_flags(slab, slab->flags | HK_SLAB_FULL);
+	}
+
+	drain_pool();
+	maybe_decay(heap);
+	slab = hk_superslab_new_slab(heap, cls);
+	if (!slab)
+		return NULL;
+	queue_push(heap, slab);
+	slab_extend(slab);
+	return slab;
+}
+
+void *hk_heap_alloc_class(hk_heap_t *heap, unsigned int cls)
+{
+	hk_slab_t *slab = heap->current[cls];
+	hk_block_t *b = slab->free;
+
+	if (likely(b))
+		return hk_slab_pop(slab, b);
+	slab = refill(heap, cls);
+	if (unlikely(!slab))
+		return NULL;
+	return hk_slab_pop(slab, slab->free);
+}
+
+/* ------------------------------------------------------------------ */
+/* Over-aligned blocks                                                 */
+
+/* Return the first @alignment-aligned address in @block, a fresh block. */
+void *hk_slab_aligned_block(void *block, size_t alignment)
+{
+	uintptr_t p = hk_align_up((uintptr_t)block, alignment);
+
+	if (p != (uintptr_t)block) {
+		hk_superslab_t *ss = hk_superslab_of(block);
+		hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, block));
+
+		/* From now on frees into this slab round pointers down to blocks. */
+		hk_slab_set_flags(slab, slab->flags | HK_SLAB_ALIGNED);
+	}
+	return (void *)p;
+}
+
+hk_block_t *hk_slab_block_start(hk_slab_t *slab, const void *p)
+{
+	size_t offset = (size_t)((const uint8_t *)p - slab->start);
+
+	return (hk_block_t *)(slab->start + offset - offset % slab->block_size);
+}
+
+/* ------------------------------------------------------------------ */
+/* The out-of-line halves of malloc and free                           */
+
+void *hk_malloc_slow(size_t size)
+{
+	hk_heap_t *heap = hk_heap_self();
+	void *p;
+
+	if (unlikely(heap == &hk_heap_empty)) {
+		heap = hk_heap_init_thread();
+		if (!heap) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	if (size > HK_MID_MAX)
+		return hk_large_alloc(size, 0, false);
+	p = hk_heap_alloc_class(heap, hk_size_class(size));
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+static void push_remote(hk_heap_t *owner, hk_block_t *b)
+{
+	hk_block_t *head = atomic_load_explicit(&owner->remote, memory_order_relaxed);
+
+	b->tag = hk_block_tag(b);
+	do {
+		b->next = head;
+	} while (!atomic_compare_exchange_weak_explicit(&owner->remote, &head, b,
+							memory_order_release,
+							memory_order_relaxed));
+}
+
+static void free_in_superslab(void *p)
+{
+	hk_superslab_t *ss = hk_superslab_of(p);
+	hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, p));
+	uint8_t flags = hk_slab_flags(slab);
+	hk_heap_t *self = hk_heap_self();
+	hk_heap_t *owner;
+	hk_block_t *b;
+
+	if (flags & HK_SLAB_UNUSED)
+		hk_fatal("free(): invalid pointer (not in an allocated block)", p);
+	b = (flags & HK_SLAB_ALIGNED) ? hk_slab_block_start(slab, p) : p;
+	if (b->tag == hk_block_tag(b))
+		hk_fatal("free(): double free", p);
+
+	owner = atomic_load_explicit(&ss->heap, memory_order_relaxed);
+	if (owner == self) {
+		free_local(self, slab, b);
+	} else {
+		push_remote(owner, b);
+		if (self != &hk_heap_empty)
+			self->stats.remote_frees_sent++;
+	}
+}
+
+void hk_heap_free_slow(void *p)
+{
+	unsigned int kind = hk_chunk_kind(p);
+
+	if (kind == HK_CHUNK_SUPERSLAB)
+		free_in_superslab(p);
+	else if (kind >= HK_CHUNK_LARGE)
+		hk_large_free(p, kind);
+	else if (p)
+		hk_fatal("free(): invalid pointer (not allocated by hakmem)", p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Heap lifetime                                                       */
+
+static hk_heap_t *heap_new(void)
+{
+	hk_heap_t *heap = hk_meta_alloc(sizeof(*heap));
+
+	if (!heap)
+		return NULL;
+	memcpy(heap->direct, hk_heap_empty.direct, sizeof(heap->direct));
+	memcpy(heap->current, hk_heap_empty.current, sizeof(heap->current));
+	return heap;
+}
+
+hk_heap_t *hk_heap_init_thread(void)
+{
+	hk_heap_t *heap;
+
+	hk_process_init();
+	pthread_mutex_lock(&hk_heaps_lock);
+	heap = heaps_pool;
+	if (heap) {
+		__atomic_store_n(&heaps_pool, heap->next_pool, __ATOMIC_RELAXED);
+		heap->pooled = false;
+	}
+	pthread_mutex_unlock(&hk_heaps_lock);
+
+	if (!heap) {
+		heap = heap_new();
+		if (!heap)
+			return NULL;
+		pthread_mutex_lock(&hk_heaps_lock);
+		heap->next_all = heaps_all;
+		heaps_all = heap;
+		pthread_mutex_unlock(&hk_heaps_lock);
+	}
+	hk_tls_heap = heap;
+	/* Registers the thread-exit destructor; may allocate (re-entry is fine now). */
+	pthread_setspecific(hk_heap_key, heap);
+	return heap;
+}
+
+/*
+ * Retire every slab with no block in use (current ones included), drain
+ * remote frees, and with @force purge all free pages now.  The caller owns
+ * @heap.  Returns whether anything was released.
+ */
+bool hk_heap_collect(hk_heap_t *heap, bool force)
+{
+	bool any = drain_remote(heap);
+
+	for (unsigned int cls = 0; cls < HK_CLASSES; cls++) {
+		hk_slab_t *slab = heap->queues[cls].head;
+
+		while (slab) {
+			hk_slab_t *next = slab->next;
+
+			if (slab->used == 0) {
+				retire_slab(heap, slab);
+				any = true;
+			}
+			slab = next;
+		}
+	}
+	if (force)
+		hk_superslab_decay(heap, hk_clock_ms(), true);
+	return any;
+}
+
+void hk_heap_thread_exit(void *arg)
+{
+	hk_heap_t *heap = arg;
+
+	hk_tls_heap = &hk_heap_empty;
+	hk_heap_collect(heap, false);
+	pthread_mutex_lock(&hk_heaps_lock);
+	heap->pooled = true;
+	heap->next_pool = heaps_pool;
+	__atomic_store_n(&heaps_pool, heap, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&hk_heaps_lock);
+}
+
+/* malloc_trim(): give back everything this thread and the pool can spare. */
+bool hk_heaps_trim(void)
+{
+	hk_heap_t *self = hk_heap_self();
+	bool any = false;
+
+	if (self != &hk_heap_empty)
+		any = hk_heap_collect(self, true);
+	pthread_mutex_lock(&hk_heaps_lock);
+	for (hk_heap_t *heap = heaps_pool; heap; heap = heap->next_pool)
+		any |= hk_heap_collect(heap, true);
+	pthread_mutex_unlock(&hk_heaps_lock);
+	return any;
+}
+
+/* Sum the statistics of every heap; racy reads of live heaps are fine here. */
+void hk_heaps_stats(struct hk_heap_stats *sum, unsigned int *heaps, unsigned int *pooled)
+{
+	memset(sum, 0, sizeof(*sum));
+	*heaps = *pooled = 0;
+	pthread_mutex_lock(&hk_heaps_lock);
+	for (hk_heap_t *heap = heaps_all; heap; heap = heap->next_all) {
+		const struct hk_heap_stats *s = &heap->stats;
+
+		for (unsigned int cls = 0; cls < HK_CLASSES; cls++)
+			sum->slabs_made[cls] += s->slabs_made[cls];
+		sum->slabs_retired += s->slabs_retired;
+		sum->remote_frees_sent += s->remote_frees_sent;
+		sum->remote_frees_drained += s->remote_frees_drained;
+		sum->superslabs_acquired += s->superslabs_acquired;
+		sum->superslabs_released += s->superslabs_released;
+		(*heaps)++;
+		*pooled += heap->pooled;
+	}
+	pthread_mutex_unlock(&hk_heaps_lock);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void write_str(const char *s)
+{
+	ssize_t r = write(STDERR_FILENO, s, strlen(s));
+
+	(void)r;
+}
+
+void hk_fatal(const char *what, const void *p)
+{
+	char hex[2 + 16 + 1];
+	uintptr_t u = (uintptr_t)p;
+	int i = sizeof(hex) - 1;
+
+	hex[i] = '\0';
+	do {
+		hex[--i] = "0123456789abcdef"[u & 15];
+		u >>= 4;
+	} while (u && i > 2);
+	hex[--i] = 'x';
+	hex[--i] = '0';
+	write_str("hakmem: ");
+	write_str(what);
+	write_str(": ");
+	write_str(hex + i);
+	write_str("\n");
+	abort();
+}

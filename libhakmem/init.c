@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Process set-up: options from the environment, the free-tag key, the
+ * thread-exit hook and the fork handlers.
+ *
+ * malloc can be called before any constructor runs (by ld.so or by other
+ * libraries' constructors), so set-up also runs lazily from the first slow
+ * path.  Everything malloc itself needs is in place before the steps that
+ * may call back into malloc (pthread_atfork may allocate).
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "internal.h"
+
+struct hk_options hk_options = {
+	.stats = false,
+	.decay_ms = 1000,
+};
+
+/* Until set-up reads AT_RANDOM, tags still catch double frees, just predictably. */
+uintptr_t hk_tag_key = 0x9e3779b97f4a7c15u;
+
+pthread_key_t hk_heap_key;
+
+enum { INIT_NONE, INIT_RUNNING, INIT_DONE };
+static _Atomic int init_state;
+static __thread bool init_in_progress;
+
+/* Every process-wide lock, in nesting order. */
+static pthread_mutex_t *const fork_locks[] = {
+	&hk_heaps_lock, &hk_cache_lock, &hk_large_lock, &hk_map_lock, &hk_meta_lock,
+};
+#define FORK_LOCKS (sizeof(fork_locks) / sizeof(fork_locks[0]))
+
+static void fork_prepare(void)
+{
+	for (size_t i = 0; i < FORK_LOCKS; i++)
+		pthread_mutex_lock(fork_locks[i]);
+}
+
+/*
+ * Parent and child both release the locks.  In the child, the heaps of
+ * threads that did not survive the fork are left as they are: they might
+ * have been mid-update, so they are never reused.  Blocks of theirs freed
+ * by the child go to their remote lists and stay there.
+ */
+static void fork_release(void)
+{
+	for (size_t i = FORK_LOCKS; i-- > 0;)
+		pthread_mutex_unlock(fork_locks[i]);
+}
+
+static void option_error(const char *name, const char *value)
+{
+	/* stdio may allocate, but set-up is far enough along for that. */
+	fprintf(stderr, "hakmem: ignoring %s=%s (see hakmem(7) / README)\n", name, value);
+}
+
+static bool parse_u64(const char *name, uint64_t max, uint64_t *out)
+{
+	const char *value = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (!value || !*value)
+		return false;
+	v = strtoull(value, &end, 10);
+	if (*end || v > max || value[0] == '-') {
+		option_error(name, value);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static void read_options(void)
+{
+	uint64_t v;
+
+	if (parse_u64("HAKMEM_STATS", 1, &v))
+		hk_options.stats = v;
+	if (parse_u64("HAKMEM_DECAY_MS", 3600 * 1000, &v))
+		hk_options.decay_ms = v;
+}
+
+void hk_process_init(void)
+{
+	int expected = INIT_NONE;
+	const uintptr_t *random;
+
+	if (likely(atomic_load_explicit(&init_state, memory_order_acquire) == INIT_DONE))
+		return;
+	if (init_in_progress)
+		return;
+	if (!atomic_compare_exchange_strong(&init_state, &expected, INIT_RUNNING)) {
+		while (atomic_load_explicit(&init_state, memory_order_acquire) != INIT_DONE)
+			sched_yield();
+		return;
+	}
+	init_in_progress = true;
+
+	random = (const uintptr_t *)getauxval(AT_RANDOM);
+	if (random)
+		hk_tag_key ^= random[0] | 1;
+	read_options();
+	pthread_key_create(&hk_heap_key, hk_heap_thread_exit);
+	pthread_atfork(fork_prepare, fork_release, fork_release);
+
+	init_in_progress = false;
+	atomic_store_explicit(&init_state, INIT_DONE, memory_order_release);
+}
+
+__attribute__((constructor)) static void hk_process_load(void)
+{
+	hk_process_init();
+}
+
+__attribute__((destructor)) static void hk_process_unload(void)
+{
+	if (hk_options.stats)
+		hk_stats_print();
+}

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hakmem internals: the data structures every part of the allocator shares.
+ *
+ * Memory comes in SuperSlabs: 2 MiB regions aligned to 2 MiB, obtained from
+ * a backing (plain mmap, or later the hakmem.ko device).  The first bytes of
+ * a SuperSlab hold its header; the rest is divided into 32 pages of 64 KiB.
+ * A slab is a run of 1..16 pages carved into blocks of one size class.
+ * Each SuperSlab belongs to one thread heap; only that heap's thread
+ * allocates from it or touches its free lists.  Other threads that free a
+ * block push it onto the owner heap's remote list, which the owner drains.
+ *
+ * free() finds everything by masking the pointer: SuperSlab = ptr & ~(2 MiB-1),
+ * slab descriptor = header->slabs[(ptr - SuperSlab) >> 16].  A two-level
+ * chunk map says which 2 MiB chunks are hakmem's, so a foreign pointer is
+ * reported instead of dereferenced.
+ */
+#ifndef HAKMEM_INTERNAL_H
+#define HAKMEM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "size_class.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define HK_HIDDEN	__attribute__((visibility("hidden")))
+#define HK_NOINLINE	__attribute__((noinline))
+#define HK_COLD		__attribute__((cold, noinline))
+
+#define HK_SS_SHIFT		21
+#define HK_SS_SIZE		((size_t)1 << HK_SS_SHIFT)
+#define HK_PAGE_SHIFT		16
+#define HK_PAGE_SIZE		((size_t)1 << HK_PAGE_SHIFT)
+#define HK_PAGES		(HK_SS_SIZE / HK_PAGE_SIZE)
+#define HK_ALL_PAGES		UINT32_MAX
+/* Page 0 starts after the SuperSlab header. */
+#define HK_SS_HEADER_SIZE	4096
+#define HK_OS_PAGE		4096
+
+static inline uintptr_t hk_align_up(uintptr_t x, uintptr_t align)
+{
+	return (x + align - 1) & ~(align - 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Blocks and slabs                                                    */
+
+/*
+ * A free block.  @tag holds hk_block_tag(block) while the block is free and
+ * zero once malloc hands it out, which makes a second free() of the same
+ * block detectable in O(1).
+ */
+typedef struct hk_block {
+	struct hk_block *next;
+	uintptr_t tag;
+} hk_block_t;
+
+/* Slab flags: any set bit sends free() to the out-of-line path. */
+enum {
+	HK_SLAB_FULL	= 1 << 0,	/* no free block; not in its class queue */
+	HK_SLAB_ALIGNED	= 1 << 1,	/* holds over-aligned (interior) pointers */
+	HK_SLAB_TAIL	= 1 << 2,	/* non-first page of a slab; see @index */
+	HK_SLAB_UNUSED	= 1 << 3,	/* page belongs to no slab */
+};
+
+typedef struct hk_slab {
+	/* 64 bytes, so that finding a page's descriptor is a shift. */
+	_Alignas(64) hk_block_t *free;		/* blocks ready for malloc */
+	uint32_t used;			/* blocks handed out, not yet freed home */
+	uint8_t flags;			/* HK_SLAB_*, read racily by remote frees */
+	uint8_t cls;
+	uint8_t span;			/* pages in this slab */
+	uint8_t index;			/* first page (for tails: the head's) */
+	uint32_t block_size;
+	uint32_t capacity;		/* blocks that fit */
+	uint32_t carved;		/* blocks ever threaded onto @free */
+	uint8_t *start;			/* first block */
+	struct hk_slab *next, *prev;	/* class queue of the owner heap */
+} hk_slab_t;
+
+typedef struct hk_heap hk_heap_t;
+
+typedef struct hk_superslab {
+	_Atomic(hk_heap_t *) heap;	/* owner; NULL while cached */
+	uint32_t free_pages;		/* bit i: page i belongs to no slab */
+	uint32_t dirty_pages;		/* free pages that may hold old data */
+	uint64_t dirty_since;		/* hk_clock_ms() when dirty_pages became non-zero */
+	uint64_t cached_at;		/* hk_clock_ms() when put in the empty cache */
+	struct hk_superslab *next, *prev;	/* owner's list, or the empty cache */
+	bool in_partial;		/* on the owner's list of SuperSlabs with free pages */
+	hk_slab_t slabs[HK_PAGES];
+} hk_superslab_t;
+
+_Static_assert(sizeof(hk_superslab_t) <= HK_SS_HEADER_SIZE, "SuperSlab header too big");
+
+static inline hk_superslab_t *hk_superslab_of(const void *p)
+{
+	return (hk_superslab_t *)((uintptr_t)p & ~(HK_SS_SIZE - 1));
+}
+
+static inline hk_slab_t *hk_slab_of(hk_superslab_t *ss, const void *p)
+{
+	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> HK_PAGE_SHIFT];
+}
+
+static inline uint8_t hk_slab_flags(const hk_slab_t *slab)
+{
+	return __atomic_load_n(&slab->flags, __ATOMIC_RELAXED);
+}
+
+static inline void hk_slab_set_flags(hk_slab_t *slab, uint8_t flags)
+{
+	__atomic_store_n(&slab->flags, flags, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------ */
+/* Chunk map: which 2 MiB chunks of the address space are hakmem's      */
+
+enum {
+	HK_CHUNK_NONE = 0,
+	HK_CHUNK_SUPERSLAB = 1,
+	/* A large allocation whose header is k chunks below: HK_CHUNK_LARGE + k. */
+	HK_CHUNK_LARGE = 2,
+};
+
+#define HK_ADDR_BITS		47
+#define HK_MAP_L2_SHIFT		30
+#define HK_MAP_L1_ENTRIES	((size_t)1 << (HK_ADDR_BITS - HK_MAP_L2_SHIFT))
+#define HK_MAP_L2_ENTRIES	((size_t)1 << (HK_MAP_L2_SHIFT - HK_SS_SHIFT))
+
+extern HK_HIDDEN uint8_t *hk_chunk_map[HK_MAP_L1_ENTRIES];
+/*
+ * The free() fast path only asks "is this a SuperSlab?": one bit per chunk
+ * (8 MiB of .bss, touched only where SuperSlabs live) answers with one load.
+ */
+extern HK_HIDDEN uint64_t hk_superslab_bits[((size_t)1 << (HK_ADDR_BITS - HK_SS_SHIFT)) / 64];
+
+static inline bool hk_is_superslab(const void *p)
+{
+	uintptr_t chunk = (uintptr_t)p >> HK_SS_SHIFT;
+
+	if (unlikely(chunk >> (HK_ADDR_BITS - HK_SS_SHIFT)))
+		return false;
+	return (__atomic_load_n(&hk_superslab_bits[chunk / 64], __ATOMIC_RELAXED) >>
+		(chunk % 64)) & 1;
+}
+
+static inline unsigned int hk_chunk_kind(const void *p)
+{
+	uintptr_t u = (uintptr_t)p;
+	uint8_t *l2;
+
+	if (unlikely((u >> HK_ADDR_BITS) != 0))
+		return HK_CHUNK_NONE;
+	l2 = __atomic_load_n(&hk_chunk_map[u >> HK_MAP_L2_SHIFT], __ATOMIC_ACQUIRE);
+	if (unlikely(!l2))
+		return HK_CHUNK_NONE;
+	return __atomic_load_n(&l2[(u >> HK_SS_SHIFT) & (HK_MAP_L2_ENTRIES - 1)],
+			       __ATOMIC_RELAXED);
+}
+
+HK_HIDDEN bool hk_chunk_map_set(const void *chunk, unsigned int kind);
+
+/* ------------------------------------------------------------------ */
+/* Thread heaps                                                        */
+
+struct hk_slab_queue {
+	hk_slab_t *head, *tail;
+};
+
+struct hk_heap_stats {
+	uint64_t slabs_made[HK_CLASSES];	/* slabs carved for each class */
+	uint64_t slabs_retired;
+	uint64_t remote_frees_sent;
+	uint64_t remote_frees_drained;
+	uint64_t superslabs_acquired;
+	uint64_t superslabs_released;
+};
+
+struct hk_heap {
+	/* malloc fast path: current slab of each tiny size, by hk_direct_slot(). */
+	hk_slab_t *direct[HK_DIRECT_SLOTS];
+	/* Current slab of each class: the head of its queue, or hk_slab_empty. */
+	hk_slab_t *current[HK_CLASSES];
+	struct hk_slab_queue queues[HK_CLASSES];
+	hk_superslab_t *partial;	/* owned SuperSlabs with free pages */
+	unsigned int superslabs;	/* owned SuperSlabs */
+	uint64_t last_decay;		/* hk_clock_ms() of the last purge pass */
+	struct hk_heap_stats stats;
+	hk_heap_t *next_all;		/* every heap ever made (immortal) */
+	hk_heap_t *next_pool;		/* heaps of exited threads awaiting reuse */
+	bool pooled;
+	/* Blocks freed by other threads; its own line, as other threads write it. */
+	_Alignas(64) _Atomic(hk_block_t *) remote;
+};
+
+extern HK_HIDDEN hk_heap_t hk_heap_empty;
+extern HK_HIDDEN hk_slab_t hk_slab_empty;
+extern HK_HIDDEN __thread hk_heap_t *hk_tls_heap __attribute__((tls_model("initial-exec")));
+
+static inline hk_heap_t *hk_heap_self(void)
+{
+	return hk_tls_heap;
+}
+
+/* Hand out @b, the first free block of @slab. */
+static inline void *hk_slab_pop(hk_slab_t *slab, hk_block_t *b)
+{
+	slab->free = b->next;
+	slab->used++;
+	b->tag = 0;
+	return b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Process-wide state, options and locks                              */
+
+struct hk_options {
+	bool stats;			/* HAKMEM_STATS: summary to stderr at exit */
+	uint64_t decay_ms;		/* HAKMEM_DECAY_MS: keep unused memory this long */
+};
+
+extern HK_HIDDEN struct hk_options hk_options;
+extern HK_HIDDEN uintptr_t hk_tag_key;
+/*
+ * Process-wide locks, in the order they nest (the fork handlers take them
+ * all in this order).  None is taken on a malloc/free fast path.
+ */
+extern HK_HIDDEN pthread_mutex_t hk_heaps_lock;	/* heap list and heap pool */
+extern HK_HIDDEN pthread_mutex_t hk_cache_lock;	/* empty-SuperSlab cache */
+extern HK_HIDDEN pthread_mutex_t hk_large_lock;	/* large-mapping cache */
+extern HK_HIDDEN pthread_mutex_t hk_map_lock;		/* chunk map tables */
+extern HK_HIDDEN pthread_mutex_t hk_meta_lock;		/* metadata arena */
+
+static inline uintptr_t hk_block_tag(const hk_block_t *b)
+{
+	return (uintptr_t)b ^ hk_tag_key;
+}
+
+extern HK_HIDDEN pthread_key_t hk_heap_key;	/* runs hk_heap_thread_exit() */
+
+HK_HIDDEN void hk_process_init(void);
+
+/* os.c: memory and time from the kernel */
+HK_HIDDEN void *hk_os_map(size_t size);
+HK_HIDDEN void *hk_os_map_aligned(size_t size, size_t align, bool reserve_only);
+HK_HIDDEN void hk_os_unmap(void *addr, size_t size);
+HK_HIDDEN void hk_os_purge(void *addr, size_t size);
+HK_HIDDEN uint64_t hk_clock_ms(void);
+HK_HIDDEN void *hk_meta_alloc(size_t size);
+
+/* backing.c: where SuperSlabs come from */
+struct hk_backing {
+	const char *name;
+	/* @size bytes, a multiple of HK_SS_SIZE, aligned to it, reading as zeros. */
+	void *(*map)(size_t size);
+	void (*unmap)(void *addr, size_t size);
+	/* Drop the contents of a range that stays mapped; it reads back as zeros. */
+	void (*purge)(void *addr, size_t size);
+};
+extern HK_HIDDEN const struct hk_backing *hk_backing;
+
+/* superslab.c */
+HK_HIDDEN hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls);
+HK_HIDDEN void hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab);
+HK_HIDDEN void hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force);
+HK_HIDDEN bool hk_superslab_cache_trim(bool force);
+HK_HIDDEN hk_slab_t *hk_slab_head(hk_superslab_t *ss, hk_slab_t *slab);
+
+/* heap.c */
+HK_HIDDEN void *hk_malloc_slow(size_t size);
+HK_HIDDEN void *hk_heap_alloc_class(hk_heap_t *heap, unsigned int cls);
+HK_HIDDEN void hk_heap_free_slow(void *p);
+HK_HIDDEN void hk_slab_emptied(hk_slab_t *slab);
+HK_HIDDEN void *hk_slab_aligned_block(void *block, size_t alignment);
+HK_HIDDEN hk_block_t *hk_slab_block_start(hk_slab_t *slab, const void *p);
+HK_HIDDEN hk_heap_t *hk_heap_init_thread(void);
+HK_HIDDEN void hk_heap_thread_exit(void *heap);
+HK_HIDDEN bool hk_heap_collect(hk_heap_t *heap, bool force);
+HK_HIDDEN bool hk_heaps_trim(void);
+HK_HIDDEN void hk_heaps_stats(struct hk_heap_stats *sum, unsigned int *heaps,
+			      unsigned int *pooled);
+HK_COLD void hk_fatal(const char *what, const void *p);
+
+/* large.c */
+HK_HIDDEN void *hk_large_alloc(size_t size, size_t alignment, bool zero);
+HK_HIDDEN void hk_large_free(void *p, unsigned int kind);
+HK_HIDDEN void *hk_large_realloc(void *p, unsigned int kind, size_t size);
+HK_HIDDEN size_t hk_large_usable(const void *p, unsigned int kind);
+HK_HIDDEN bool hk_large_cache_trim(bool force);
+
+/* stats.c */
+struct hk_global_stats {
+	_Atomic uint64_t ss_mapped;		/* SuperSlabs mapped from the backing */
+	_Atomic uint64_t ss_unmapped;
+	_Atomic uint64_t ss_cache_hits;
+	_Atomic uint64_t large_allocs;
+	_Atomic uint64_t large_frees;
+	_Atomic uint64_t large_cache_hits;
+	_Atomic uint64_t large_bytes_live;	/* bytes mapped for large blocks */
+	_Atomic uint64_t large_bytes_peak;
+	_Atomic uint64_t ss_live;
+	_Atomic uint64_t ss_peak;
+	_Atomic uint64_t purged_bytes;
+};
+extern HK_HIDDEN struct hk_global_stats hk_stats;
+HK_HIDDEN void hk_stat_peak(_Atomic uint64_t *live, _Atomic uint64_t *peak, int64_t delta);
+HK_HIDDEN void hk_stats_print(void);
+struct mallinfo2;
+HK_HIDDEN void hk_stats_mallinfo(struct mallinfo2 *mi);
+
+#endif /* HAKMEM_INTERNAL_H */

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT
+/*
+ * SuperSlabs: getting them from the backing, carving them into slabs, and
+ * giving them back.
+ *
+ * A heap carves slabs out of the SuperSlabs it owns (its "partial" list
+ * holds those with free pages).  A SuperSlab whose slabs are all retired
+ * goes to a process-wide cache of empty SuperSlabs, newest first, from
+ * which any heap takes before asking the backing for more.  Two decay rules
+ * return memory to the OS once it has been unused for HAKMEM_DECAY_MS:
+ * cached SuperSlabs are unmapped, and the free pages of partly used ones
+ * are purged (they stay mapped and read back as zeros).
+ */
+#include "internal.h"
+
+/* At most this many empty SuperSlabs (32 MiB) wait in the cache. */
+#define HK_SS_CACHE_MAX	16
+
+pthread_mutex_t hk_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static hk_superslab_t *cache_newest, *cache_oldest;	/* guarded by hk_cache_lock */
+static unsigned int cache_count;			/* guarded by hk_cache_lock */
+
+/* Pages per slab: one 64 KiB page up to 8 KiB blocks, then room for eight. */
+static unsigned int class_span(unsigned int cls)
+{
+	size_t bytes = hk_class_size(cls) * 8;
+	size_t pages = (bytes + HK_PAGE_SIZE - 1) / HK_PAGE_SIZE;
+
+	return pages > 16 ? 16 : (unsigned int)pages;
+}
+
+static uint32_t page_mask(unsigned int first, unsigned int count)
+{
+	return (count == 32 ? UINT32_MAX : ((1u << count) - 1)) << first;
+}
+
+/* First index of @span consecutive set bits in @free, or -1. */
+static int find_free_run(uint32_t free, unsigned int span)
+{
+	uint32_t runs = free;
+
+	for (unsigned int i = 1; i < span; i++)
+		runs &= free >> i;
+	return runs ? __builtin_ctz(runs) : -1;
+}
+
+hk_slab_t *hk_slab_head(hk_superslab_t *ss, hk_slab_t *slab)
+{
+	return (hk_slab_flags(slab) & HK_SLAB_TAIL) ? &ss->slabs[slab->index] : slab;
+}
+
+static void mark_pages_unused(hk_superslab_t *ss, unsigned int first, unsigned int count)
+{
+	for (unsigned int i = first; i < first + count; i++) {
+		ss->slabs[i].index = (uint8_t)i;
+		hk_slab_set_flags(&ss->slabs[i], HK_SLAB_UNUSED);
+	}
+}
+
+static void partial_push(hk_heap_t *heap, hk_superslab_t *ss)
+{
+	ss->prev = NULL;
+	ss->next = heap->partial;
+	if (heap->partial)
+		heap->partial->prev = ss;
+	heap->partial = ss;
+	ss->in_partial = true;
+}
+
+static void partial_remove(hk_heap_t *heap, hk_superslab_t *ss)
+{
+	if (ss->prev)
+		ss->prev->next = ss->next;
+	else
+		heap->partial = ss->next;
+	if (ss->next)
+		ss->next->prev = ss->prev;
+	ss->next = ss->prev = NULL;
+	ss->in_partial = false;
+}
+
+/* ------------------------------------------------------------------ */
+/* The cache of empty SuperSlabs                                       */
+
+static void unmap_superslab(hk_superslab_t *ss)
+{
+	hk_chunk_map_set(ss, HK_CHUNK_NONE);
+	hk_backing->unmap(ss, HK_SS_SIZE);
+	atomic_fetch_add_explicit(&hk_stats.ss_unmapped, 1, memory_order_relaxed);
+	hk_stat_peak(&hk_stats.ss_live, &hk_stats.ss_peak, -1);
+}
+
+/* Unlink expired entries (all with @force) from the cache; caller holds the lock. */
+static hk_superslab_t *cache_expire_locked(uint64_t now, bool force)
+{
+	hk_superslab_t *expired = NULL;
+
+	while (cache_oldest &&
+	       (force || cache_count > HK_SS_CACHE_MAX ||
+		now - cache_oldest->cached_at >= hk_options.decay_ms)) {
+		hk_superslab_t *ss = cache_oldest;
+
+		cache_oldest = ss->prev;
+		if (cache_oldest)
+			cache_oldest->next = NULL;
+		else
+			cache_newest = NULL;
+		cache_count--;
+		ss->next = expired;
+		expired = ss;
+	}
+	return expired;
+}
+
+static bool unmap_expired(hk_superslab_t *expired)
+{
+	bool any = expired != NULL;
+
+	while (expired) {
+		hk_superslab_t *next = expired->next;
+
+		unmap_superslab(expired);
+		expired = next;
+	}
+	return any;
+}
+
+bool hk_superslab_cache_trim(bool force)
+{
+	hk_superslab_t *expired;
+
+	pthread_mutex_lock(&hk_cache_lock);
+	expired = cache_expire_locked(hk_clock_ms(), force);
+	pthread_mutex_unlock(&hk_cache_lock);
+	return unmap_expired(expired);
+}
+
+static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)
+{
+	hk_superslab_t *expired;
+	uint64_t now = hk_clock_ms();
+
+	if (ss->in_partial)
+		partial_remove(heap, ss);
+	heap->superslabs--;
+	heap->stats.superslabs_released++;
+	atomic_store_explicit(&ss->heap, NULL, memory_order_relaxed);
+	ss->cached_at = now;
+
+	pthread_mutex_lock(&hk_cache_lock);
+	ss->prev = NULL;
+	ss->next = cache_newest;
+	if (cache_newest)
+		cache_newest->prev = ss;
+	else
+		cache_oldest = ss;
+	cache_newest = ss;
+	cache_count++;
+	expired = cache_expire_locked(now, false);
+	pthread_mutex_unlock(&hk_cache_lock);
+	unmap_expired(expired);
+}
+
+static hk_superslab_t *superslab_acquire(hk_heap_t *heap)
+{
+	hk_superslab_t *ss, *expired;
+
+	pthread_mutex_lock(&hk_cache_lock);
+	ss = cache_newest;
+	if (ss) {
+		cache_newest = ss->next;
+		if (cache_newest)
+			cache_newest->prev = NULL;
+		else
+			cache_oldest = NULL;
+		cache_count--;
+	}
+	expired = cache_expire_locked(hk_clock_ms(), false);
+	pthread_mutex_unlock(&hk_cache_lock);
+	unmap_expired(expired);
+
+	if (ss) {
+		atomic_fetch_add_explicit(&hk_stats.ss_cache_hits, 1, memory_order_relaxed);
+	} else {
+		ss = hk_backing->map(HK_SS_SIZE);
+		if (!ss)
+			return NULL;
+		if (!hk_chunk_map_set(ss, HK_CHUNK_SUPERSLAB)) {
+			hk_backing->unmap(ss, HK_SS_SIZE);
+			return NULL;
+		}
+		/* Fresh memory is zero: only the non-zero fields need setting. */
+		ss->free_pages = HK_ALL_PAGES;
+		mark_pages_unused(ss, 0, HK_PAGES);
+		atomic_fetch_add_explicit(&hk_stats.ss_mapped, 1, memory_order_relaxed);
+		hk_stat_peak(&hk_stats.ss_live, &hk_stats.ss_peak, 1);
+	}
+	atomic_store_explicit(&ss->heap, heap, memory_order_relaxed);
+	heap->superslabs++;
+	heap->stats.superslabs_acquired++;
+	partial_push(heap, ss);
+	return ss;
+}
+
+/* ------------------------------------------------------------------ */
+/* Slabs                                                               */
+
+hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
+{
+	unsigned int span = class_span(cls);
+	hk_superslab_t *ss;
+	hk_slab_t *slab;
+	size_t bytes;
+	int first = -1;
+
+	for (ss = heap->partial; ss; ss = ss->next) {
+		first = find_free_run(ss->free_pages, span);
+		if (first >= 0)
+			break;
+	}
+	if (!ss) {
+		ss = superslab_acquire(heap);
+		if (!ss)
+			return NULL;
+		first = 0;
+	}
+
+	ss->free_pages &= ~page_mask((unsigned int)first, span);
+	ss->dirty_pages &= ss->free_pages;
+	if (!ss->free_pages)
+		partial_remove(heap, ss);
+
+	slab = &ss->slabs[first];
+	bytes = span * HK_PAGE_SIZE;
+	slab->start = (uint8_t *)ss + (size_t)first * HK_PAGE_SIZE;
+	if (first == 0) {
+		slab->start += HK_SS_HEADER_SIZE;
+		bytes -= HK_SS_HEADER_SIZE;
+	}
+	slab->free = NULL;
+	slab->used = 0;
+	slab->cls = (uint8_t)cls;
+	slab->span = (uint8_t)span;
+	slab->block_size = (uint32_t)hk_class_size(cls);
+	slab->capacity = (uint32_t)(bytes / slab->block_size);
+	slab->carved = 0;
+	slab->next = slab->prev = NULL;
+	for (unsigned int i = 1; i < span; i++) {
+		ss->slabs[first + i].index = (uint8_t)first;
+		hk_slab_set_flags(&ss->slabs[first + i], HK_SLAB_TAIL);
+	}
+	hk_slab_set_flags(slab, 0);
+	heap->stats.slabs_made[cls]++;
+	return slab;
+}
+
+void hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab)
+{
+	hk_superslab_t *ss = hk_superslab_of(slab);
+	unsigned int first = slab->index, span = slab->span;
+
+	mark_pages_unused(ss, first, span);
+	if (!ss->dirty_pages)
+		ss->dirty_since = hk_clock_ms();
+	ss->free_pages |= page_mask(first, span);
+	ss->dirty_pages |= page_mask(first, span);
+	heap->stats.slabs_retired++;
+	if (ss->free_pages == HK_ALL_PAGES)
+		superslab_release(heap, ss);
+	else if (!ss->in_partial)
+		partial_push(heap, ss);
+}
+
+/* Purge each run of dirty free pages in @ss. */
+static void purge_dirty_pages(hk_superslab_t *ss)
+{
+	uint32_t dirty = ss->dirty_pages;
+
+	while (dirty) {
+		unsigned int first = (unsigned int)__builtin_ctz(dirty);
+		uint32_t rest = ~(dirty >> first);
+		/* rest == 0 only when all 32 pages are dirty. */
+		unsigned int count = rest ? (unsigned int)__builtin_ctz(rest) : 32;
+		uint8_t *start = (uint8_t *)ss + (size_t)first * HK_PAGE_SIZE;
+		size_t len = (size_t)count * HK_PAGE_SIZE;
+
+		if (first == 0) {
+			start += HK_SS_HEADER_SIZE;
+			len -= HK_SS_HEADER_SIZE;
+		}
+		hk_backing->purge(start, len);
+		dirty &= ~page_mask(first, count);
+	}
+	ss->dirty_pages = 0;
+}
+
+void hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force)
+{
+	for (hk_superslab_t *ss = heap->partial; ss; ss = ss->next) {
+		if (ss->dirty_pages &&
+		    (force || now - ss->dirty_since >= hk_options.decay_ms))
+			purge_dirty_pages(ss);
+	}
+	heap->last_decay = now;
+}
