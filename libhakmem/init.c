@@ -90,7 +90,8 @@ static void read_options(void)
 void hk_process_init(void)
 {
 	int expected = INIT_NONE;
-	const uintptr_t *random;
+	const void *random;
+	uintptr_t seed;
 
 	if (likely(atomic_load_explicit(&init_state, memory_order_acquire) == INIT_DONE))
 		return;
@@ -103,10 +104,14 @@ void hk_process_init(void)
 	}
 	init_in_progress = true;
 
-	random = (const uintptr_t *)getauxval(AT_RANDOM);
-	if (random)
-		hk_tag_key ^= random[0] | 1;
+	random = (const void *)getauxval(AT_RANDOM);
+	if (random) {
+		memcpy(&seed, random, sizeof(seed));	/* 16 bytes, not aligned */
+		hk_tag_key ^= seed | 1;
+	}
 	read_options();
+	if (hk_options.stats)
+		hk_stats_init();
 	pthread_key_create(&hk_heap_key, hk_heap_thread_exit);
 	pthread_atfork(fork_prepare, fork_release, fork_release);
 

@@ -310,6 +310,7 @@ struct hk_global_stats {
 };
 extern HK_HIDDEN struct hk_global_stats hk_stats;
 HK_HIDDEN void hk_stat_peak(_Atomic uint64_t *live, _Atomic uint64_t *peak, int64_t delta);
+HK_HIDDEN void hk_stats_init(void);
 HK_HIDDEN void hk_stats_print(void);
 struct mallinfo2;
 HK_HIDDEN void hk_stats_mallinfo(struct mallinfo2 *mi);

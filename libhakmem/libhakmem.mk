@@ -40,3 +40,27 @@ $(BUILD)/tsan/%.o: libhakmem/%.c $(LIB_HDRS)
 $(LIB_TSAN): $(TSAN_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
+
+# Installation: the library (shared and static), its header, a pkg-config
+# file, the `hakmem` wrapper command and the manual page.
+HK_VERSION := $(shell sed -n 's/^\#define HAKMEM_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)/\2/p' libhakmem/hakmem.h | paste -sd.)
+LIBDIR := $(DESTDIR)$(PREFIX)/lib
+
+install: lib
+	install -d $(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(LIB_SO) $(LIBDIR)/libhakmem.so.$(HK_VERSION)
+	ln -sf libhakmem.so.$(HK_VERSION) $(LIBDIR)/libhakmem.so.0
+	ln -sf libhakmem.so.0 $(LIBDIR)/libhakmem.so
+	install -m 644 $(LIB_A) $(LIBDIR)/libhakmem.a
+	install -m 644 libhakmem/hakmem.h $(DESTDIR)$(PREFIX)/include/hakmem.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(HK_VERSION)|' libhakmem/hakmem.pc.in \
+		> $(LIBDIR)/pkgconfig/hakmem.pc
+	install -m 755 scripts/hakmem $(DESTDIR)$(PREFIX)/bin/hakmem
+	install -m 644 Documentation/hakmem.7 $(DESTDIR)$(PREFIX)/share/man/man7/hakmem.7
+	-[ -z "$(DESTDIR)" ] && ldconfig
+
+uninstall:
+	rm -f $(LIBDIR)/libhakmem.so* $(LIBDIR)/libhakmem.a $(LIBDIR)/pkgconfig/hakmem.pc \
+		$(DESTDIR)$(PREFIX)/include/hakmem.h $(DESTDIR)$(PREFIX)/bin/hakmem \
+		$(DESTDIR)$(PREFIX)/share/man/man7/hakmem.7

@@ -4,12 +4,28 @@
  * plus per-heap counters summed on demand.  The fast paths count nothing:
  * slab refills and SuperSlab traffic say what each size path did.
  */
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "internal.h"
 
 struct hk_global_stats hk_stats;
+
+/*
+ * Where the summary goes: a private duplicate of stderr taken at start-up,
+ * because programs (coreutils among them) close stderr before exiting.
+ */
+static int stats_fd = STDERR_FILENO;
+
+void hk_stats_init(void)
+{
+	int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+
+	if (fd >= 0)
+		stats_fd = fd;
+}
 
 void hk_stat_peak(_Atomic uint64_t *live, _Atomic uint64_t *peak, int64_t delta)
 {
@@ -43,14 +59,14 @@ void hk_stats_mallinfo(struct mallinfo2 *mi)
 	};
 }
 
-static void print_class_range(FILE *out, const char *name, const struct hk_heap_stats *s,
+static void print_class_range(int out, const char *name, const struct hk_heap_stats *s,
 			      unsigned int first, unsigned int last)
 {
 	uint64_t slabs = 0;
 
 	for (unsigned int cls = first; cls <= last; cls++)
 		slabs += s->slabs_made[cls];
-	fprintf(out, "hakmem:   %-5s %5zu..%-7zu B  slabs carved %llu\n", name,
+	dprintf(out, "hakmem:   %-5s %5zu..%-7zu B  slabs carved %llu\n", name,
 		first ? hk_class_size(first - 1) + 1 : 1, hk_class_size(last),
 		(unsigned long long)slabs);
 }
@@ -59,27 +75,27 @@ void hk_stats_print(void)
 {
 	struct hk_heap_stats s;
 	unsigned int heaps, pooled;
-	FILE *out = stderr;
+	int out = stats_fd;
 
 	hk_heaps_stats(&s, &heaps, &pooled);
-	fprintf(out, "hakmem: backing %s, %u heaps (%u pooled), decay %llu ms\n",
+	dprintf(out, "hakmem: backing %s, %u heaps (%u pooled), decay %llu ms\n",
 		hk_backing->name, heaps, pooled, (unsigned long long)hk_options.decay_ms);
 	print_class_range(out, "tiny", &s, 0, hk_size_class(HK_TINY_MAX));
 	print_class_range(out, "mid", &s, hk_size_class(HK_TINY_MAX) + 1, HK_CLASSES - 1);
-	fprintf(out, "hakmem:   slabs retired %llu, remote frees %llu sent / %llu drained\n",
+	dprintf(out, "hakmem:   slabs retired %llu, remote frees %llu sent / %llu drained\n",
 		(unsigned long long)s.slabs_retired, (unsigned long long)s.remote_frees_sent,
 		(unsigned long long)s.remote_frees_drained);
-	fprintf(out, "hakmem:   superslabs mapped %llu, unmapped %llu, cache hits %llu, peak %llu (%llu MiB)\n",
+	dprintf(out, "hakmem:   superslabs mapped %llu, unmapped %llu, cache hits %llu, peak %llu (%llu MiB)\n",
 		(unsigned long long)load(&hk_stats.ss_mapped),
 		(unsigned long long)load(&hk_stats.ss_unmapped),
 		(unsigned long long)load(&hk_stats.ss_cache_hits),
 		(unsigned long long)load(&hk_stats.ss_peak),
 		(unsigned long long)(load(&hk_stats.ss_peak) * HK_SS_SIZE >> 20));
-	fprintf(out, "hakmem:   large allocs %llu, frees %llu, cache hits %llu, peak %llu MiB\n",
+	dprintf(out, "hakmem:   large allocs %llu, frees %llu, cache hits %llu, peak %llu MiB\n",
 		(unsigned long long)load(&hk_stats.large_allocs),
 		(unsigned long long)load(&hk_stats.large_frees),
 		(unsigned long long)load(&hk_stats.large_cache_hits),
 		(unsigned long long)(load(&hk_stats.large_bytes_peak) >> 20));
-	fprintf(out, "hakmem:   purged %llu MiB of free pages\n",
+	dprintf(out, "hakmem:   purged %llu MiB of free pages\n",
 		(unsigned long long)(load(&hk_stats.purged_bytes) >> 20));
 }

@@ -1,4 +1,45 @@
-# Tests.  `make test` runs every suite and ends with "N passed, N failed".
+# Tests.  `make test` runs every suite, native and (with the module) in the
+# VM, and ends with one line "N passed, N failed"; it fails if any failed.
+#
+#   make test-unit          internals, plain and under ASan+UBSan
+#   make test-conformance   the API under LD_PRELOAD (tests/preload.mk)
+#   make test-stress        threads, remote frees, fork (tests/preload.mk)
+#   make test-tsan          the stress test under ThreadSanitizer
+#   make test-programs      python3, gcc, git, sort, bash under LD_PRELOAD
+
 TEST_RESULTS := $(BUILD)/tests/results
+RUN_TEST := tests/run-test.sh $(TEST_RESULTS)
+TEST_SUITES := test-unit test-conformance test-stress test-tsan test-programs
+
+.PHONY: test test-begin $(TEST_SUITES)
+
+# The suites run one after another so that the final summary sees them all.
+test:
+	@$(MAKE) --no-print-directory test-begin
+	@$(MAKE) --no-print-directory -k $(TEST_SUITES) || true
+	@tests/summarize.sh $(TEST_RESULTS)
+
+test-begin:
+	@mkdir -p $(dir $(TEST_RESULTS))
+	@: > $(TEST_RESULTS)
+
+# Unit tests link the library's objects directly, built without the malloc
+# override so that they can sit beside the system (or sanitizer) malloc.
+UNIT_CFLAGS := $(HK_CFLAGS) -Ilibhakmem -Itests/unit -DHAKMEM_NO_OVERRIDE
+UNIT_PLAIN := $(BUILD)/tests/unit/test_internals
+UNIT_ASAN := $(BUILD)/tests/unit/test_internals-asan
+
+$(UNIT_PLAIN): tests/unit/test_internals.c tests/unit/unit.h $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(CFLAGS) -o $@ tests/unit/test_internals.c $(LIB_SRCS)
+
+$(UNIT_ASAN): tests/unit/test_internals.c tests/unit/unit.h $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -O1 -g $(LIB_ASAN_CFLAGS) -fno-sanitize-recover=all \
+		-o $@ tests/unit/test_internals.c $(LIB_SRCS)
+
+test-unit: $(UNIT_PLAIN) $(UNIT_ASAN)
+	@$(RUN_TEST) unit $(UNIT_PLAIN)
+	@$(RUN_TEST) unit-asan-ubsan $(UNIT_ASAN)
 
 -include tests/preload.mk

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Install the Debian packages a make target needs, only those missing.
+#   scripts/install-deps.sh build|test|bench [more groups...]
+set -eu
+
+pkgs_build="gcc make libc6-dev"
+pkgs_test="$pkgs_build python3 git coreutils bash"
+pkgs_bench="$pkgs_build python3 libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4"
+
+want=""
+for group in "${@:-build}"; do
+	case $group in
+	build) want="$want $pkgs_build" ;;
+	test) want="$want $pkgs_test" ;;
+	bench) want="$want $pkgs_bench" ;;
+	*) echo "install-deps: unknown group '$group' (build, test, bench)" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing$missing"
+[ "$(id -u)" -eq 0 ] || { echo "install-deps: need root to install$missing" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -q $missing || { apt-get update -q && apt-get install -y -q $missing; }
