@@ -3,6 +3,7 @@
 #   make            library (shared + static) and, later, the kernel module
 #   make test       every test: unit, conformance, stress, real programs
 #   make bench      allocator benchmarks against glibc, mimalloc, jemalloc, tcmalloc
+#   make demo       the main job: the benchmark comparison, fewer repetitions
 #   make install    install the library, header, pkg-config file and wrapper
 #
 # Each folder owns a fragment (*.mk) included below; all outputs go to $(BUILD).
@@ -18,15 +19,16 @@ HK_CFLAGS := -std=gnu11 $(WARN) -pthread
 LIB_SO  := $(BUILD)/libhakmem.so
 LIB_A   := $(BUILD)/libhakmem.a
 
-.PHONY: all test bench install uninstall clean deps
+.PHONY: all test bench demo install uninstall clean
 all: lib
-
-deps:
-	scripts/install-deps.sh
 
 include libhakmem/libhakmem.mk
 include tests/tests.mk
 include bench/bench.mk
+
+demo:
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory bench BENCH_REPS=3
 
 clean:
 	rm -rf $(BUILD)

@@ -118,27 +118,60 @@ static hk_block_t *slab_extend(hk_slab_t *slab)
 	return slab->free;
 }
 
-static void maybe_decay(hk_heap_t *heap)
-{
-	uint64_t now = hk_clock_ms();
-
-	if (now - heap->last_decay >= hk_options.decay_ms / 2 + 1)
-		hk_superslab_decay(heap, now, false);
-}
-
 static void retire_slab(hk_heap_t *heap, hk_slab_t *slab)
 {
 	queue_remove(heap, slab);
 	hk_superslab_free_slab(heap, slab);
 }
 
+/* Retire every slab with no block in use; the current ones only if asked. */
+static bool retire_empty_slabs(hk_heap_t *heap, bool current_too)
+{
+	bool any = false;
+
+	for (unsigned int cls = 0; cls < HK_CLASSES; cls++) {
+		hk_slab_t *slab = heap->queues[cls].head;
+
+		while (slab) {
+			hk_slab_t *next = slab->next;
+
+			if (slab->used == 0 && (current_too || slab != heap->current[cls])) {
+				retire_slab(heap, slab);
+				any = true;
+			}
+			slab = next;
+		}
+	}
+	heap->empty_slabs = false;
+	return any;
+}
+
+/*
+ * The decay pass, at most twice per HAKMEM_DECAY_MS: retire the slabs that
+ * emptied since the last pass, purge pages free for longer than the delay.
+ */
+static void maybe_decay(hk_heap_t *heap)
+{
+	uint64_t now = hk_clock_ms();
+
+	if (now - heap->last_decay < hk_options.decay_ms / 2)
+		return;
+	if (heap->empty_slabs)
+		retire_empty_slabs(heap, false);
+	hk_superslab_decay(heap, now, false);
+}
+
+/*
+ * An empty slab stays in its queue until the next decay pass: a class
+ * whose blocks come and go in waves reuses it instead of carving anew.
+ */
 void hk_slab_emptied(hk_slab_t *slab)
 {
 	hk_heap_t *heap = atomic_load_explicit(&hk_superslab_of(slab)->heap, memory_order_relaxed);
 
 	if (heap->current[slab->cls] == slab)
 		return;
-	retire_slab(heap, slab);
+	heap->empty_slabs = true;
 	maybe_decay(heap);
 }
 
@@ -382,19 +415,7 @@ bool hk_heap_collect(hk_heap_t *heap, bool force)
 {
 	bool any = drain_remote(heap);
 
-	for (unsigned int cls = 0; cls < HK_CLASSES; cls++) {
-		hk_slab_t *slab = heap->queues[cls].head;
-
-		while (slab) {
-			hk_slab_t *next = slab->next;
-
-			if (slab->used == 0) {
-				retire_slab(heap, slab);
-				any = true;
-			}
-			slab = next;
-		}
-	}
+	any |= retire_empty_slabs(heap, true);
 	if (force)
 		hk_superslab_decay(heap, hk_clock_ms(), true);
 	return any;

@@ -190,7 +190,8 @@ struct hk_heap {
 	struct hk_slab_queue queues[HK_CLASSES];
 	hk_superslab_t *partial;	/* owned SuperSlabs with free pages */
 	unsigned int superslabs;	/* owned SuperSlabs */
-	uint64_t last_decay;		/* hk_clock_ms() of the last purge pass */
+	uint64_t last_decay;		/* hk_clock_ms() of the last decay pass */
+	bool empty_slabs;		/* a non-current slab emptied since then */
 	struct hk_heap_stats stats;
 	hk_heap_t *next_all;		/* every heap ever made (immortal) */
 	hk_heap_t *next_pool;		/* heaps of exited threads awaiting reuse */

@@ -20,8 +20,8 @@
 #include "internal.h"
 
 #define HK_LARGE_HEADER		64
-#define HK_LARGE_CACHE_SLOTS	8
-/* Mappings above this are unmapped at once; caching them would hold too much. */
+#define HK_LARGE_CACHE_SLOTS	32
+/* The cache holds at most this many bytes; bigger mappings are unmapped at once. */
 #define HK_LARGE_CACHE_MAX	((size_t)64 << 20)
 /* Alignments are limited by how far back the chunk map can point. */
 #define HK_LARGE_MAX_ALIGN	((size_t)128 << HK_SS_SHIFT)
@@ -37,6 +37,7 @@ _Static_assert(sizeof(hk_large_t) <= HK_LARGE_HEADER, "large header too big");
 pthread_mutex_t hk_large_lock = PTHREAD_MUTEX_INITIALIZER;
 static hk_large_t *cache[HK_LARGE_CACHE_SLOTS];	/* guarded by hk_large_lock */
 static unsigned int cache_used;			/* guarded by hk_large_lock */
+static size_t cache_bytes;			/* guarded by hk_large_lock */
 
 static size_t map_align(size_t alignment)
 {
@@ -81,9 +82,10 @@ static unsigned int cache_expire_locked(hk_large_t **out, bool force)
 	unsigned int n = 0, kept = 0;
 
 	for (unsigned int i = 0; i < cache_used; i++) {
-		if (force || now - cache[i]->cached_at >= hk_options.decay_ms)
+		if (force || now - cache[i]->cached_at >= hk_options.decay_ms) {
+			cache_bytes -= cache[i]->map_size;
 			out[n++] = cache[i];
-		else
+		} else
 			cache[kept++] = cache[i];
 	}
 	cache_used = kept;
@@ -127,35 +129,44 @@ static hk_large_t *cache_take(size_t map_size, size_t align)
 			best_i = i;
 		}
 	}
-	if (best)
+	if (best) {
+		cache_bytes -= best->map_size;
 		cache[best_i] = cache[--cache_used];
+	}
 	pthread_mutex_unlock(&hk_large_lock);
 	unmap_all(expired, n);
 	return best;
 }
 
-/* Cache @h, evicting the oldest entry when full; returns what to unmap. */
-static hk_large_t *cache_put(hk_large_t *h)
+/*
+ * Cache @h, evicting the oldest entries while the cache is over its slot
+ * or byte limit.  Returns how many mappings it put in @out to unmap.
+ */
+static unsigned int cache_put(hk_large_t *h, hk_large_t **out)
 {
-	hk_large_t *evict = NULL;
+	unsigned int n = 0;
 
-	if (h->map_size > HK_LARGE_CACHE_MAX)
-		return h;
+	if (h->map_size > HK_LARGE_CACHE_MAX) {
+		out[0] = h;
+		return 1;
+	}
 	h->cached_at = hk_clock_ms();
 	pthread_mutex_lock(&hk_large_lock);
-	if (cache_used == HK_LARGE_CACHE_SLOTS) {
+	cache[cache_used++] = h;
+	cache_bytes += h->map_size;
+	while (cache_used > HK_LARGE_CACHE_SLOTS - 1 || cache_bytes > HK_LARGE_CACHE_MAX) {
 		unsigned int oldest = 0;
 
 		for (unsigned int i = 1; i < cache_used; i++) {
 			if (cache[i]->cached_at < cache[oldest]->cached_at)
 				oldest = i;
 		}
-		evict = cache[oldest];
+		out[n++] = cache[oldest];
+		cache_bytes -= cache[oldest]->map_size;
 		cache[oldest] = cache[--cache_used];
 	}
-	cache[cache_used++] = h;
 	pthread_mutex_unlock(&hk_large_lock);
-	return evict;
+	return n;
 }
 
 void *hk_large_alloc(size_t size, size_t alignment, bool zero)
@@ -200,13 +211,11 @@ void *hk_large_alloc(size_t size, size_t alignment, bool zero)
 void hk_large_free(void *p, unsigned int kind)
 {
 	hk_large_t *h = header_of(p, kind);
-	hk_large_t *evict;
+	hk_large_t *evicted[HK_LARGE_CACHE_SLOTS];
 
 	hk_chunk_map_set(p, HK_CHUNK_NONE);
 	atomic_fetch_add_explicit(&hk_stats.large_frees, 1, memory_order_relaxed);
-	evict = cache_put(h);
-	if (evict)
-		unmap_large(evict);
+	unmap_all(evicted, cache_put(h, evicted));
 }
 
 size_t hk_large_usable(const void *p, unsigned int kind)

@@ -15,6 +15,7 @@ TEST_SUITES := test-unit test-conformance test-stress test-tsan test-programs
 
 # The suites run one after another so that the final summary sees them all.
 test:
+	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory test-begin
 	@$(MAKE) --no-print-directory -k $(TEST_SUITES) || true
 	@tests/summarize.sh $(TEST_RESULTS)
