@@ -142,6 +142,9 @@ static void *hk_aligned(size_t alignment, size_t size)
 
 	if (alignment <= HK_ALIGN)
 		return hk_malloc(size);
+	/* A zero-byte block still needs a byte of its own, or it could end up at the next block. */
+	if (size == 0)
+		size = 1;
 	if (size <= HK_MID_MAX) {
 		/*
 		 * Slabs start 4 KiB-aligned, so when the block size is a

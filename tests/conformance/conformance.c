@@ -1,0 +1,1137 @@
+/*
+ * Black-box conformance test for the malloc API, run under
+ *   LD_PRELOAD=build/libhakmem.so build/tests/conformance [options] [GROUP...]
+ *
+ * Every check reports "FAIL group: file:line: what" and the program exits 1 if
+ * any check failed.  With no GROUP every group runs; -l lists them.
+ *
+ * By default the test insists that the allocator in use is hakmem (the symbols
+ * resolve into libhakmem, C23 free_sized exists, invalid frees abort with a
+ * "hakmem" message).  --any-allocator turns those hakmem-specific expectations
+ * into notes so the rest can be run against glibc or another preload.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef void (*free_sized_fn)(void *, size_t);
+typedef void (*free_aligned_sized_fn)(void *, size_t, size_t);
+
+static bool any_allocator;      /* --any-allocator: relax hakmem-only checks */
+static const char *cur_group;   /* for messages */
+static int group_failures;
+static size_t page_size;
+
+/* ------------------------------------------------------------------ */
+/* reporting                                                           */
+
+static void report(bool fatal, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void report(bool fatal, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fatal)
+		group_failures++;
+	/* A systematic bug can trip a check thousands of times; the first
+	 * few messages are what matters. */
+	if (fatal && group_failures > 20)
+		return;
+	printf("%s %s: %s:%d: ", fatal ? "FAIL" : "note", cur_group, file, line);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+#define CHECK(cond, ...) \
+	do { if (!(cond)) report(true, __FILE__, __LINE__, __VA_ARGS__); } while (0)
+/* Expectations about hakmem itself; only notes with --any-allocator. */
+#define EXPECT_HAKMEM(cond, ...) \
+	do { if (!(cond)) report(!any_allocator, __FILE__, __LINE__, __VA_ARGS__); } while (0)
+/* An allocation the test needs to continue; NULL ends the group. */
+#define REQUIRE_PTR(p, ...) \
+	do { if (!(p)) { report(true, __FILE__, __LINE__, __VA_ARGS__); return; } } while (0)
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+
+/* Hide a value from the optimiser so it neither folds calls with absurd
+ * sizes at compile time nor warns about them. */
+static size_t opaque(size_t n)
+{
+	__asm__ volatile("" : "+r"(n));
+	return n;
+}
+
+static void *launder(void *p)
+{
+	__asm__ volatile("" : "+r"(p));
+	return p;
+}
+
+static bool aligned_to(const void *p, size_t align)
+{
+	return ((uintptr_t)p & (align - 1)) == 0;
+}
+
+/* Position-dependent pattern: a block's content depends on its seed and on
+ * the offset, so overlapping blocks or moved/lost bytes are detected.  It is
+ * defined per 8-byte word (little-endian) so whole words can be written and
+ * compared quickly; blocks are 16-byte aligned, so offset alignment equals
+ * address alignment. */
+static uint64_t pattern_word(uint32_t seed, size_t j)
+{
+	uint64_t x = (seed ^ (j * 0xD6E8FEB86659FD93ull)) * 0x9E3779B97F4A7C15ull;
+	return x ^ (x >> 29);
+}
+
+static unsigned char pattern_at(uint32_t seed, size_t i)
+{
+	return (unsigned char)(pattern_word(seed, i / 8) >> (8 * (i % 8)));
+}
+
+static void fill(void *p, size_t from, size_t to, uint32_t seed)
+{
+	unsigned char *b = p;
+	size_t i = from;
+
+	for (; i < to && i % 8; i++)
+		b[i] = pattern_at(seed, i);
+	for (; i + 8 <= to; i += 8) {
+		uint64_t w = pattern_word(seed, i / 8);
+		__builtin_memcpy(b + i, &w, 8);
+	}
+	for (; i < to; i++)
+		b[i] = pattern_at(seed, i);
+}
+
+/* Returns the offset of the first wrong byte, or SIZE_MAX if all match. */
+static size_t verify(const void *p, size_t n, uint32_t seed)
+{
+	const unsigned char *b = p;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		__builtin_memcpy(&w, b + i, 8);
+		if (w != pattern_word(seed, i / 8))
+			break;
+	}
+	for (; i < n; i++)
+		if (b[i] != pattern_at(seed, i))
+			return i;
+	return SIZE_MAX;
+}
+
+static size_t first_nonzero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return i;
+	return SIZE_MAX;
+}
+
+static size_t rss_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f || fscanf(f, "%lu %lu", &size, &resident) != 2) {
+		fprintf(stderr, "cannot read /proc/self/statm\n");
+		exit(2);
+	}
+	fclose(f);
+	return resident * page_size;
+}
+
+static free_sized_fn lookup_free_sized(void)
+{
+	return (free_sized_fn)dlsym(RTLD_DEFAULT, "free_sized");
+}
+
+static free_aligned_sized_fn lookup_free_aligned_sized(void)
+{
+	return (free_aligned_sized_fn)dlsym(RTLD_DEFAULT, "free_aligned_sized");
+}
+
+/* ------------------------------------------------------------------ */
+/* identity: the preload really is hakmem                               */
+
+static const char *const api_names[] = {
+	"malloc", "free", "calloc", "realloc", "reallocarray",
+	"posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
+	"malloc_usable_size", "malloc_trim", "mallinfo2", "mallopt",
+	"free_sized", "free_aligned_sized",
+};
+
+static const char *symbol_object(const void *addr)
+{
+	Dl_info info;
+
+	if (!addr || !dladdr(addr, &info) || !info.dli_fname)
+		return "(unknown)";
+	return info.dli_fname;
+}
+
+static void test_identity(void)
+{
+	/* The address the program itself calls through must be hakmem's. */
+	const char *obj = symbol_object((void *)malloc);
+	EXPECT_HAKMEM(strstr(obj, "libhakmem"), "malloc resolves into %s, not libhakmem", obj);
+	obj = symbol_object((void *)malloc_usable_size);
+	EXPECT_HAKMEM(strstr(obj, "libhakmem"),
+		      "malloc_usable_size resolves into %s, not libhakmem", obj);
+
+	/* Every entry point must be interposed: one left to glibc would hand
+	 * out or free glibc chunks mixed with hakmem blocks. */
+	for (size_t i = 0; i < ARRAY_LEN(api_names); i++) {
+		void *sym = dlsym(RTLD_DEFAULT, api_names[i]);
+		obj = symbol_object(sym);
+		EXPECT_HAKMEM(sym && strstr(obj, "libhakmem"),
+			      "%s resolves into %s, not libhakmem", api_names[i],
+			      sym ? obj : "nothing (symbol missing)");
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* align: every size 0..70000 plus large ones: aligned, usable, disjoint */
+
+struct live {
+	void *p;
+	size_t n;
+	uint32_t seed;
+};
+
+/* Fill the whole usable size: it must really be usable, and neighbouring
+ * live blocks (checked when they retire) must not be overwritten. */
+static bool live_add(struct live *slot, void *p, size_t size)
+{
+	size_t usable = malloc_usable_size(p);
+
+	CHECK(aligned_to(p, 16), "malloc(%zu) = %p is not 16-byte aligned", size, p);
+	CHECK(usable >= size, "malloc_usable_size(malloc(%zu)) = %zu", size, usable);
+	if (usable < size)
+		usable = size;
+	slot->p = p;
+	slot->n = usable;
+	slot->seed = (uint32_t)(size * 0x9E3779B1u) ^ (uint32_t)(uintptr_t)p;
+	fill(p, 0, usable, slot->seed);
+	return true;
+}
+
+static void live_retire(struct live *slot)
+{
+	if (!slot->p)
+		return;
+	size_t bad = verify(slot->p, slot->n, slot->seed);
+	CHECK(bad == SIZE_MAX, "block %p (%zu usable bytes) corrupted at offset %zu "
+	      "while other blocks were live", slot->p, slot->n, bad);
+	free(slot->p);
+	slot->p = NULL;
+}
+
+static void test_align(void)
+{
+	enum { RING = 64 };
+	struct live ring[RING] = { 0 };
+	static const size_t large[] = {
+		100 * KiB, 128 * KiB - 1, 128 * KiB, 128 * KiB + 1, 256 * KiB + 3,
+		MiB - 1, MiB, MiB + 1, 2 * MiB - 16, 2 * MiB, 4 * MiB + 3,
+		16 * MiB, 33 * MiB + 7,
+	};
+	size_t k = 0;
+
+	/* Keep a window of blocks alive so overlaps between neighbours show. */
+	for (size_t size = 0; size <= 70000; size++, k++) {
+		struct live *slot = &ring[k % RING];
+		live_retire(slot);
+		void *p = malloc(size);
+		REQUIRE_PTR(p, "malloc(%zu) returned NULL", size);
+		live_add(slot, p, size);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(large); i++, k++) {
+		struct live *slot = &ring[k % RING];
+		live_retire(slot);
+		void *p = malloc(large[i]);
+		REQUIRE_PTR(p, "malloc(%zu) returned NULL", large[i]);
+		live_add(slot, p, large[i]);
+	}
+	for (size_t i = 0; i < RING; i++)
+		live_retire(&ring[i]);
+
+	/* The other ways to get a block must be 16-byte aligned too. */
+	for (size_t size = 1; size < 3 * MiB; size = size * 3 + 1) {
+		void *c = calloc(1, size);
+		REQUIRE_PTR(c, "calloc(1, %zu) returned NULL", size);
+		CHECK(aligned_to(c, 16), "calloc(1, %zu) = %p not 16-byte aligned", size, c);
+		void *r = realloc(c, size * 2 + 1);
+		REQUIRE_PTR(r, "realloc(%zu) returned NULL", size * 2 + 1);
+		CHECK(aligned_to(r, 16), "realloc(.., %zu) = %p not 16-byte aligned", size * 2 + 1, r);
+		free(r);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* the three aligned-allocation entry points                           */
+
+enum align_api { API_POSIX_MEMALIGN, API_ALIGNED_ALLOC, API_MEMALIGN };
+static const char *const align_api_name[] = { "posix_memalign", "aligned_alloc", "memalign" };
+
+static void *alloc_aligned(enum align_api api, size_t align, size_t size)
+{
+	void *p = NULL;
+
+	switch (api) {
+	case API_POSIX_MEMALIGN: {
+		int rc = posix_memalign(&p, align, size);
+		CHECK(rc == 0, "posix_memalign(align %zu, size %zu) = %d", align, size, rc);
+		return rc == 0 ? p : NULL;
+	}
+	case API_ALIGNED_ALLOC:
+		return aligned_alloc(align, size);
+	case API_MEMALIGN:
+		return memalign(align, size);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* zero-size requests and NULL arguments                               */
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void test_zero(void)
+{
+	enum { N = 1000 };
+	void *p[N];
+
+	for (int i = 0; i < N; i++) {
+		p[i] = malloc(opaque(0));
+		REQUIRE_PTR(p[i], "malloc(0) returned NULL (must be a unique pointer)");
+		CHECK(aligned_to(p[i], 16), "malloc(0) = %p not 16-byte aligned", p[i]);
+	}
+	qsort(p, N, sizeof(p[0]), cmp_ptr);
+	for (int i = 1; i < N; i++)
+		CHECK(p[i] != p[i - 1], "malloc(0) returned %p twice while both live", p[i]);
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+
+	/* Zero-size aligned requests must be unique live blocks too.  Three or
+	 * more per alignment: a block handed out twice may only show up on the
+	 * third request. */
+	for (int api = 0; api < 3; api++) {
+		for (size_t align = 16; align <= 64 * KiB; align *= 2) {
+			enum { M = 8 };
+			void *a[M];
+			for (int i = 0; i < M; i++) {
+				a[i] = alloc_aligned((enum align_api)api, align, opaque(0));
+				REQUIRE_PTR(a[i], "%s(align %zu, size 0) returned NULL",
+					    align_api_name[api], align);
+				CHECK(aligned_to(a[i], align), "%s(align %zu, size 0) = %p misaligned",
+				      align_api_name[api], align, a[i]);
+				for (int j = 0; j < i; j++)
+					CHECK(a[i] != a[j], "%s(align %zu, size 0) returned %p again "
+					      "while it is live (call #%d and #%d)", align_api_name[api],
+					      align, a[i], j + 1, i + 1);
+			}
+			for (int i = 0; i < M; i++)
+				free(a[i]);
+		}
+	}
+
+	free(NULL);
+	CHECK(malloc_usable_size(NULL) == 0, "malloc_usable_size(NULL) = %zu",
+	      malloc_usable_size(NULL));
+
+	/* calloc with a zero factor: NULL or a freeable pointer. */
+	void *c = calloc(0, 16);
+	free(c);
+	c = calloc(16, 0);
+	free(c);
+	void *r = realloc(NULL, 0);
+	free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* posix_memalign / aligned_alloc / memalign                          */
+
+static void test_memalign(void)
+{
+	for (int api = 0; api < 3; api++) {
+		for (size_t align = 16; align <= 2 * MiB; align *= 2) {
+			const size_t sizes[] = { 0, 1, align / 2 + 1, align, align + 1, 3 * align + 5 };
+			struct live blocks[ARRAY_LEN(sizes)] = { 0 };
+
+			/* All sizes of one alignment live at once, so the padding the
+			 * allocator adds cannot hide overlapping blocks. */
+			for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
+				void *p = alloc_aligned((enum align_api)api, align, sizes[i]);
+				if (!p) {
+					report(true, __FILE__, __LINE__, "%s(align %zu, size %zu) failed",
+					       align_api_name[api], align, sizes[i]);
+					continue;
+				}
+				CHECK(aligned_to(p, align), "%s(align %zu, size %zu) = %p misaligned",
+				      align_api_name[api], align, sizes[i], p);
+				live_add(&blocks[i], p, sizes[i]);
+			}
+			for (size_t i = 0; i < ARRAY_LEN(sizes); i++)
+				live_retire(&blocks[i]);
+		}
+	}
+
+	/* An aligned block must behave like any other under realloc. */
+	void *p = aligned_alloc(4096, 10000);
+	REQUIRE_PTR(p, "aligned_alloc(4096, 10000) failed");
+	fill(p, 0, 10000, 77);
+	p = realloc(p, 200000);
+	REQUIRE_PTR(p, "realloc of an aligned block failed");
+	CHECK(verify(p, 10000, 77) == SIZE_MAX, "realloc lost the content of an aligned block");
+	free(p);
+
+	/* sizeof(void *) is the smallest valid posix_memalign alignment. */
+	CHECK(posix_memalign(&p, sizeof(void *), 24) == 0, "posix_memalign(8, 24) failed");
+	free(p);
+}
+
+static void test_memalign_einval(void)
+{
+	static const size_t bad[] = {
+		0, 1, 2, 4, 3, 6, 12, 24, 48, 100, 4095, 4097, 3 * 4096, MiB + 16,
+	};
+	void *const sentinel = (void *)(uintptr_t)0x5A5A5A50;
+
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		void *p = sentinel;
+		int rc = posix_memalign(&p, opaque(bad[i]), 64);
+		CHECK(rc == EINVAL, "posix_memalign(align %zu) = %d, want EINVAL (%d)", bad[i], rc, EINVAL);
+		/* POSIX: on failure memptr is left alone or set to NULL. */
+		CHECK(p == sentinel || p == NULL, "failed posix_memalign(align %zu) stored %p",
+		      bad[i], p);
+		if (rc == 0 && p != sentinel)
+			free(p);
+	}
+
+	/* A power of two too large to honour: align + size arithmetic must not
+	 * overflow into a small successful allocation. */
+	void *p = NULL;
+	int rc = posix_memalign(&p, opaque((size_t)1 << 62), 64);
+	CHECK(rc == ENOMEM || rc == EINVAL, "posix_memalign(align 2^62) = %d (p=%p)", rc, p);
+	if (rc == 0)
+		free(p);
+}
+
+static void test_valloc(void)
+{
+	static const size_t sizes[] = { 0, 1, 100, 4095, 4096, 4097, 100000, 3 * MiB + 1 };
+
+	for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
+		size_t n = sizes[i];
+		void *v = valloc(n);
+		REQUIRE_PTR(v, "valloc(%zu) returned NULL", n);
+		CHECK(aligned_to(v, page_size), "valloc(%zu) = %p not page aligned", n, v);
+		CHECK(malloc_usable_size(v) >= n, "valloc(%zu): usable %zu", n, malloc_usable_size(v));
+		memset(v, 0x11, n);
+
+		/* pvalloc rounds the size up to whole pages. */
+		void *pv = pvalloc(n);
+		REQUIRE_PTR(pv, "pvalloc(%zu) returned NULL", n);
+		size_t rounded = (n + page_size - 1) & ~(page_size - 1);
+		CHECK(aligned_to(pv, page_size), "pvalloc(%zu) = %p not page aligned", n, pv);
+		CHECK(malloc_usable_size(pv) >= rounded, "pvalloc(%zu): usable %zu < %zu",
+		      n, malloc_usable_size(pv), rounded);
+		memset(pv, 0x22, rounded);
+		free(v);
+		free(pv);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* impossible sizes must fail with ENOMEM                              */
+
+#define EXPECT_ENOMEM_PTR(expr, what)                                         \
+	do {                                                                  \
+		errno = 0;                                                    \
+		void *r_ = (expr);                                            \
+		int e_ = errno;                                               \
+		CHECK(r_ == NULL && e_ == ENOMEM, "%s = %p, errno %d (want NULL, ENOMEM)", \
+		      what, r_, e_);                                          \
+		if (r_)                                                       \
+			free(r_);                                             \
+	} while (0)
+
+static void test_huge(void)
+{
+	const size_t huge[] = {
+		SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 15, SIZE_MAX - 4096, SIZE_MAX - 2 * MiB,
+		SIZE_MAX / 2, (size_t)PTRDIFF_MAX + 1, (size_t)1 << 62,
+	};
+	char what[128];
+
+	for (size_t i = 0; i < ARRAY_LEN(huge); i++) {
+		size_t n = opaque(huge[i]);
+
+		snprintf(what, sizeof(what), "malloc(%#zx)", n);
+		EXPECT_ENOMEM_PTR(malloc(n), what);
+		snprintf(what, sizeof(what), "calloc(1, %#zx)", n);
+		EXPECT_ENOMEM_PTR(calloc(1, n), what);
+		snprintf(what, sizeof(what), "aligned_alloc(64, %#zx)", n);
+		EXPECT_ENOMEM_PTR(aligned_alloc(64, n), what);
+		snprintf(what, sizeof(what), "aligned_alloc(2 MiB, %#zx)", n);
+		EXPECT_ENOMEM_PTR(aligned_alloc(2 * MiB, n), what);
+		snprintf(what, sizeof(what), "memalign(4096, %#zx)", n);
+		EXPECT_ENOMEM_PTR(memalign(4096, n), what);
+		snprintf(what, sizeof(what), "valloc(%#zx)", n);
+		EXPECT_ENOMEM_PTR(valloc(n), what);
+		snprintf(what, sizeof(what), "pvalloc(%#zx)", n);
+		EXPECT_ENOMEM_PTR(pvalloc(n), what);
+
+		void *p = NULL;
+		int rc = posix_memalign(&p, 64, n);
+		CHECK(rc == ENOMEM, "posix_memalign(64, %#zx) = %d (p=%p), want ENOMEM", n, rc, p);
+		if (rc == 0)
+			free(p);
+
+		/* A failed realloc leaves the original block alone. */
+		void *old = malloc(100);
+		REQUIRE_PTR(old, "malloc(100) failed");
+		fill(old, 0, 100, 5);
+		errno = 0;
+		void *r = realloc(launder(old), n);
+		int e = errno;
+		CHECK(r == NULL && e == ENOMEM, "realloc(p, %#zx) = %p, errno %d", n, r, e);
+		CHECK(verify(old, 100, 5) == SIZE_MAX, "failed realloc(p, %#zx) damaged p", n);
+		free(r ? r : old);
+	}
+}
+
+static void test_calloc_overflow(void)
+{
+	const struct { size_t n, size; } cases[] = {
+		{ SIZE_MAX / 2 + 1, 2 },
+		{ 2, SIZE_MAX / 2 + 1 },
+		{ (size_t)1 << 32, (size_t)1 << 32 },      /* wraps to exactly 0 */
+		{ SIZE_MAX / 8 + 1, 8 },                    /* wraps to exactly 0 */
+		{ SIZE_MAX / 16 + 2, 16 },                  /* wraps to 16 */
+		{ (size_t)1 << 33, ((size_t)1 << 31) + 1 }, /* wraps to 2^33 */
+		{ SIZE_MAX, SIZE_MAX },
+		{ 65537, (SIZE_MAX / 65537) + 1 },
+	};
+	char what[128];
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		size_t n = opaque(cases[i].n), size = opaque(cases[i].size);
+		snprintf(what, sizeof(what), "calloc(%#zx, %#zx)", n, size);
+		EXPECT_ENOMEM_PTR(calloc(n, size), what);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* calloc returns zeroed memory even when reusing dirty blocks          */
+
+/* malloc every size, dirty the whole usable area, free, then calloc the same
+ * sizes: the allocator will mostly hand the dirty blocks back. */
+static void calloc_dirty_round(const size_t *sizes, size_t count, bool reverse)
+{
+	void **blk = calloc(count, sizeof(void *));
+	REQUIRE_PTR(blk, "calloc for bookkeeping failed");
+
+	for (size_t i = 0; i < count; i++) {
+		blk[i] = malloc(sizes[i]);
+		REQUIRE_PTR(blk[i], "malloc(%zu) failed", sizes[i]);
+		memset(blk[i], 0xAA, malloc_usable_size(blk[i]));
+	}
+	for (size_t i = 0; i < count; i++)
+		free(blk[reverse ? count - 1 - i : i]);
+	for (size_t i = 0; i < count; i++) {
+		size_t n = sizes[i];
+		/* Split the size over both arguments now and then. */
+		blk[i] = (n % 4 == 0) ? calloc(n / 4, 4) : calloc(1, n);
+		REQUIRE_PTR(blk[i], "calloc(%zu bytes) failed", n);
+		size_t bad = first_nonzero(blk[i], n);
+		CHECK(bad == SIZE_MAX, "calloc(%zu bytes) = %p has a non-zero byte at %zu "
+		      "(0x%02x) after dirty reuse", n, blk[i], bad,
+		      bad == SIZE_MAX ? 0 : ((unsigned char *)blk[i])[bad]);
+	}
+	for (size_t i = 0; i < count; i++)
+		free(blk[i]);
+	free(blk);
+}
+
+/* The tightest reuse: free one dirty block and immediately calloc its size. */
+static void calloc_dirty_immediate(size_t n)
+{
+	void *p = malloc(n);
+	REQUIRE_PTR(p, "malloc(%zu) failed", n);
+	memset(p, 0xAA, malloc_usable_size(p));
+	free(p);
+	void *c = calloc(n, 1);
+	REQUIRE_PTR(c, "calloc(%zu, 1) failed", n);
+	size_t bad = first_nonzero(c, n);
+	CHECK(bad == SIZE_MAX, "calloc(%zu, 1) right after freeing a dirty block of that size: "
+	      "non-zero byte at %zu", n, bad);
+	free(c);
+}
+
+static void test_calloc_dirty(void)
+{
+	static const size_t mid[] = {
+		1024, 1500, 2048, 4000, 4096, 8000, 16384, 32776, 65536, 100000, 131072,
+		131073, 200000, 262144,
+	};
+	static const size_t large[] = { MiB + MiB / 10, 2 * MiB, 3 * MiB + 17, 8 * MiB, 32 * MiB };
+	size_t small[1024 / 7 + 1], ns = 0;
+
+	for (size_t n = 1; n <= 1024; n += 7)
+		small[ns++] = n;
+
+	for (int round = 0; round < 2; round++) {
+		calloc_dirty_round(small, ns, round);
+		calloc_dirty_round(mid, ARRAY_LEN(mid), round);
+		calloc_dirty_round(large, ARRAY_LEN(large), round);
+	}
+	for (size_t i = 0; i < ns; i++)
+		calloc_dirty_immediate(small[i]);
+	for (size_t i = 0; i < ARRAY_LEN(mid); i++)
+		calloc_dirty_immediate(mid[i]);
+	for (size_t i = 0; i < ARRAY_LEN(large); i++)
+		calloc_dirty_immediate(large[i]);
+
+	/* A large block shrunk by realloc then freed must not come back dirty. */
+	void *p = malloc(4 * MiB);
+	REQUIRE_PTR(p, "malloc(4 MiB) failed");
+	memset(p, 0xAA, 4 * MiB);
+	void *q = realloc(p, 100);
+	REQUIRE_PTR(q, "realloc(4 MiB -> 100) failed");
+	free(q);
+	calloc_dirty_immediate(4 * MiB);
+	void *c = calloc(1, 4 * MiB);
+	REQUIRE_PTR(c, "calloc(1, 4 MiB) failed");
+	CHECK(first_nonzero(c, 4 * MiB) == SIZE_MAX, "calloc(4 MiB) after realloc-shrink not zero");
+	free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* realloc                                                             */
+
+/* Resize *pp from old to size, checking the preserved prefix.  Other blocks
+ * of the new size are allocated around it so in-place growth is not always
+ * possible and both the in-place and the moving paths run. */
+static bool realloc_step(void **pp, size_t old, size_t size, uint32_t seed, void **noise)
+{
+	void *p = realloc(*pp, size);
+	if (!p) {
+		report(true, __FILE__, __LINE__, "realloc(%zu -> %zu) returned NULL", old, size);
+		return false;
+	}
+	*pp = p;
+	CHECK(aligned_to(p, 16), "realloc(.., %zu) = %p not 16-byte aligned", size, p);
+	CHECK(malloc_usable_size(p) >= size, "realloc(.., %zu): usable %zu", size,
+	      malloc_usable_size(p));
+	size_t keep = old < size ? old : size;
+	size_t bad = verify(p, keep, seed);
+	CHECK(bad == SIZE_MAX, "realloc(%zu -> %zu) lost content at offset %zu", old, size, bad);
+	fill(p, keep, size, seed);
+
+	free(*noise);
+	*noise = malloc(size);
+	return true;
+}
+
+static void test_realloc(void)
+{
+	static const size_t chain[] = {
+		8, 24, 100, 1024, 4000, 64 * KiB, 200000, MiB, 3 * MiB, 8 * MiB,
+	};
+	const size_t n = ARRAY_LEN(chain);
+	void *noise = NULL;
+	void *p = malloc(chain[0]);
+	REQUIRE_PTR(p, "malloc(8) failed");
+	fill(p, 0, chain[0], 42);
+
+	/* Up the size classes and back down, twice. */
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 1; i < n; i++)
+			if (!realloc_step(&p, chain[i - 1], chain[i], 42, &noise))
+				return;
+		for (size_t i = n - 1; i > 0; i--)
+			if (!realloc_step(&p, chain[i], chain[i - 1], 42, &noise))
+				return;
+	}
+	/* Same size and tiny shrink keep the content too. */
+	if (!realloc_step(&p, 8, 8, 42, &noise) || !realloc_step(&p, 8, 1, 42, &noise))
+		return;
+	free(p);
+
+	/* Many small growth steps through every small size class. */
+	size_t size = 1;
+	p = malloc(size);
+	REQUIRE_PTR(p, "malloc(1) failed");
+	fill(p, 0, size, 7);
+	while (size < 300000) {
+		size_t next = size + 1 + size / 8;
+		if (!realloc_step(&p, size, next, 7, &noise))
+			return;
+		size = next;
+	}
+	while (size > 1) {
+		size_t next = size - 1 - size / 9;
+		if (next < 1)
+			next = 1;
+		if (!realloc_step(&p, size, next, 7, &noise))
+			return;
+		size = next;
+	}
+	free(p);
+	free(noise);
+
+	/* realloc(NULL, n) behaves like malloc(n). */
+	p = realloc(NULL, 5000);
+	REQUIRE_PTR(p, "realloc(NULL, 5000) returned NULL");
+	CHECK(aligned_to(p, 16), "realloc(NULL, 5000) = %p not aligned", p);
+	CHECK(malloc_usable_size(p) >= 5000, "realloc(NULL, 5000): usable %zu", malloc_usable_size(p));
+	memset(p, 1, 5000);
+	free(p);
+
+	/* A calloc'd block keeps its zeroes when grown. */
+	p = calloc(100, 10);
+	REQUIRE_PTR(p, "calloc(100, 10) failed");
+	p = realloc(p, 100000);
+	REQUIRE_PTR(p, "realloc(calloc'd, 100000) failed");
+	CHECK(first_nonzero(p, 1000) == SIZE_MAX, "realloc lost the zeroes of a calloc'd block");
+	free(p);
+}
+
+/* realloc(p, 0): glibc frees p and returns NULL; a fresh minimal block is also
+ * acceptable.  Either way nothing may leak: RSS must stay flat over many. */
+static void test_realloc_zero(void)
+{
+	const size_t before = rss_bytes();
+
+	for (int i = 0; i < 50000; i++) {
+		void *p = malloc(4000);
+		REQUIRE_PTR(p, "malloc(4000) failed");
+		memset(p, 0x5C, 4000);
+		void *q = realloc(p, opaque(0));
+		if (q) {
+			CHECK(aligned_to(q, 16), "realloc(p, 0) = %p not aligned", q);
+			free(q);
+		}
+	}
+	const size_t grown = rss_bytes() - before;
+	CHECK(grown < 32 * MiB, "RSS grew by %zu MiB over 50000 realloc(p, 0) of 4000-byte "
+	      "blocks: realloc(p, 0) leaks", grown / MiB);
+}
+
+static void test_reallocarray(void)
+{
+	char what[128];
+	void *p = reallocarray(NULL, 10, 10);
+	REQUIRE_PTR(p, "reallocarray(NULL, 10, 10) failed");
+	fill(p, 0, 100, 9);
+	p = reallocarray(p, 1000, 10);
+	REQUIRE_PTR(p, "reallocarray(p, 1000, 10) failed");
+	CHECK(verify(p, 100, 9) == SIZE_MAX, "reallocarray lost content while growing");
+	fill(p, 0, 10000, 9);
+	const size_t usable = malloc_usable_size(p);
+
+	const struct { size_t n, size; } bad[] = {
+		{ SIZE_MAX / 2, 4 },
+		{ (size_t)1 << 33, (size_t)1 << 33 },
+		{ SIZE_MAX / 8 + 1, 8 },        /* wraps to exactly 0 */
+		{ 3, SIZE_MAX / 2 },
+		{ 1, SIZE_MAX },                /* no overflow, just too big */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		size_t n = opaque(bad[i].n), size = opaque(bad[i].size);
+		errno = 0;
+		/* launder: the compiler must not treat p as freed here */
+		void *r = reallocarray(launder(p), n, size);
+		int e = errno;
+		snprintf(what, sizeof(what), "reallocarray(p, %#zx, %#zx)", n, size);
+		CHECK(r == NULL && e == ENOMEM, "%s = %p, errno %d (want NULL, ENOMEM)", what, r, e);
+		if (r) {
+			p = r;  /* the old block may be gone; stop using it */
+			break;
+		}
+		/* The old block must be untouched and still owned by us. */
+		CHECK(verify(p, 10000, 9) == SIZE_MAX, "failed %s damaged the old block", what);
+		CHECK(malloc_usable_size(p) == usable, "failed %s changed the usable size %zu -> %zu",
+		      what, usable, malloc_usable_size(p));
+	}
+	p = reallocarray(p, 5, 10);
+	REQUIRE_PTR(p, "reallocarray shrink failed");
+	CHECK(verify(p, 50, 9) == SIZE_MAX, "reallocarray lost content while shrinking");
+	free(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* malloc_trim, mallinfo2, mallopt                                     */
+
+static void alloc_and_check_many(void)
+{
+	enum { N = 256 };
+	struct live blocks[N] = { 0 };
+
+	for (size_t i = 0; i < N; i++) {
+		size_t n = (i * 977) % (64 * KiB) + (i % 16 == 0 ? MiB : 0);
+		void *p = malloc(n);
+		REQUIRE_PTR(p, "malloc(%zu) failed", n);
+		live_add(&blocks[i], p, n);
+	}
+	for (size_t i = 0; i < N; i++)
+		live_retire(&blocks[i]);
+}
+
+static void test_trim(void)
+{
+	enum { N = 4096 };
+	void **p = malloc(N * sizeof(void *));
+	REQUIRE_PTR(p, "malloc failed");
+
+	for (int i = 0; i < N; i++) {
+		p[i] = malloc(i % 64 == 0 ? 4 * MiB : 16 * KiB);
+		REQUIRE_PTR(p[i], "malloc failed");
+		memset(p[i], 0x33, 16 * KiB);
+	}
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+	free(p);
+
+	int rc = malloc_trim(0);
+	CHECK(rc == 0 || rc == 1, "malloc_trim(0) = %d, want 0 or 1", rc);
+	alloc_and_check_many();
+	rc = malloc_trim(MiB);
+	CHECK(rc == 0 || rc == 1, "malloc_trim(1 MiB) = %d, want 0 or 1", rc);
+	alloc_and_check_many();
+}
+
+static void test_mallinfo2(void)
+{
+	enum { N = 1024 };
+	const size_t block = 16 * KiB, live = N * block;
+	void **p = malloc(N * sizeof(void *));
+	REQUIRE_PTR(p, "malloc failed");
+
+	for (int i = 0; i < N; i++) {
+		p[i] = malloc(block);
+		REQUIRE_PTR(p[i], "malloc(%zu) failed", block);
+		memset(p[i], 1, block);
+	}
+	struct mallinfo2 mi = mallinfo2();
+	printf("mallinfo2 with %zu MiB live: arena %zu ordblks %zu hblks %zu hblkhd %zu "
+	       "uordblks %zu fordblks %zu keepcost %zu\n", live / MiB, mi.arena, mi.ordblks,
+	       mi.hblks, mi.hblkhd, mi.uordblks, mi.fordblks, mi.keepcost);
+
+	const size_t fields[] = { mi.arena, mi.ordblks, mi.smblks, mi.hblks, mi.hblkhd,
+				  mi.usmblks, mi.fsmblks, mi.uordblks, mi.fordblks, mi.keepcost };
+	for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+		CHECK(fields[i] < ((size_t)1 << 40), "mallinfo2 field #%zu = %zu is absurd",
+		      i, fields[i]);
+	CHECK(mi.arena || mi.uordblks || mi.hblkhd, "mallinfo2 reports all zero with %zu MiB live",
+	      live / MiB);
+	/* The live bytes must show up either as memory in use or as memory
+	 * obtained from the system (a preload that leaves mallinfo2 to glibc
+	 * reports only glibc's own tiny arena). */
+	EXPECT_HAKMEM(mi.uordblks + mi.hblkhd >= live / 2 || mi.arena + mi.hblkhd >= live / 2,
+		      "mallinfo2 does not account for %zu MiB live (arena %zu uordblks %zu "
+		      "hblkhd %zu)", live / MiB, mi.arena, mi.uordblks, mi.hblkhd);
+
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+	free(p);
+}
+
+static void test_mallopt(void)
+{
+	const struct { int param, value; } opts[] = {
+		{ M_MMAP_THRESHOLD, 256 * 1024 }, { M_TRIM_THRESHOLD, 1 << 20 },
+		{ M_TOP_PAD, 64 * 1024 }, { M_ARENA_MAX, 4 }, { M_MXFAST, 64 },
+		{ M_MMAP_MAX, 65536 }, { 12345, 1 } /* unknown parameter */,
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(opts); i++) {
+		int rc = mallopt(opts[i].param, opts[i].value);
+		CHECK(rc == 0 || rc == 1, "mallopt(%d, %d) = %d, want 0 or 1", opts[i].param,
+		      opts[i].value, rc);
+		alloc_and_check_many();
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* C23 free_sized / free_aligned_sized                                 */
+
+static void test_free_sized(void)
+{
+	free_sized_fn fs = lookup_free_sized();
+	free_aligned_sized_fn fas = lookup_free_aligned_sized();
+
+	EXPECT_HAKMEM(fs && fas, "free_sized (%p) / free_aligned_sized (%p) not exported",
+		      (void *)fs, (void *)fas);
+	if (!fs || !fas)
+		return;
+
+	static const size_t sizes[] = { 0, 1, 8, 16, 100, 1000, 4096, 10000, 70000, 300000,
+					2 * MiB + 5 };
+	for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
+		size_t n = sizes[i];
+		void *p = malloc(n);
+		REQUIRE_PTR(p, "malloc(%zu) failed", n);
+		memset(p, 1, n);
+		fs(p, n);
+
+		p = calloc(n / 4 + 1, 4);
+		REQUIRE_PTR(p, "calloc failed");
+		fs(p, (n / 4 + 1) * 4);
+
+		p = realloc(NULL, n);
+		REQUIRE_PTR(p, "realloc(NULL, %zu) failed", n);
+		p = realloc(p, n * 2 + 1);
+		REQUIRE_PTR(p, "realloc failed");
+		fs(p, n * 2 + 1);
+	}
+	fs(NULL, 0);
+	fas(NULL, 64, 0);
+
+	for (size_t align = 16; align <= 2 * MiB; align *= 2) {
+		for (size_t mult = 1; mult <= 3; mult++) {
+			void *p = aligned_alloc(align, align * mult);
+			REQUIRE_PTR(p, "aligned_alloc(%zu, %zu) failed", align, align * mult);
+			CHECK(aligned_to(p, align), "aligned_alloc(%zu) = %p misaligned", align, p);
+			memset(p, 2, align * mult);
+			fas(p, align, align * mult);
+		}
+	}
+
+	/* The sized frees must really release memory. */
+	const size_t before = rss_bytes();
+	for (int i = 0; i < 50000; i++) {
+		size_t n = 1000 + (size_t)(i % 7) * 1000;
+		void *p = malloc(n);
+		REQUIRE_PTR(p, "malloc failed");
+		memset(p, 3, n);
+		fs(p, n);
+		p = aligned_alloc(4096, 8192);
+		REQUIRE_PTR(p, "aligned_alloc failed");
+		memset(p, 4, 8192);
+		fas(p, 4096, 8192);
+	}
+	const size_t grown = rss_bytes() - before;
+	CHECK(grown < 32 * MiB, "RSS grew by %zu MiB over 50000 free_sized/free_aligned_sized "
+	      "cycles: they leak", grown / MiB);
+}
+
+/* ------------------------------------------------------------------ */
+/* invalid frees: the allocator must notice, say so and abort          */
+
+static char static_area[256] __attribute__((aligned(64)));
+
+static void bad_free_stack(void)
+{
+	long on_stack[8] = { 0 };
+	free(launder(&on_stack[2]));
+	printf("%ld\n", on_stack[0]);
+}
+
+static void bad_free_static(void)
+{
+	free(launder(static_area + 64));
+}
+
+static void bad_double_free(void)
+{
+	void *p = malloc(opaque(16));
+	free(p);
+	free(launder(p));
+}
+
+/* Another free in between defeats a check that only looks at the most
+ * recently freed block. */
+static void bad_double_free_interleaved(void)
+{
+	void *p = malloc(opaque(16)), *q = malloc(opaque(16));
+	free(p);
+	free(q);
+	free(launder(p));
+}
+
+/* Run action in a child with stderr captured; the parent checks that the
+ * child died of SIGABRT and said "hakmem". */
+static void expect_abort(const char *what, void (*action)(void))
+{
+	int fd[2];
+	char buf[4096];
+	size_t len = 0;
+
+	fflush(NULL);
+	if (pipe(fd) != 0) {
+		report(true, __FILE__, __LINE__, "pipe: %s", strerror(errno));
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		report(true, __FILE__, __LINE__, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		struct rlimit no_core = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &no_core);
+		dup2(fd[1], STDERR_FILENO);
+		close(fd[0]);
+		close(fd[1]);
+		alarm(10);      /* a hang shows up as SIGALRM */
+		action();
+		static const char msg[] = "child survived the invalid free\n";
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	close(fd[1]);
+	for (;;) {
+		ssize_t r = read(fd[0], buf + len, sizeof(buf) - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len == sizeof(buf) - 1)
+			break;
+	}
+	buf[len] = '\0';
+	close(fd[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+
+	bool aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+	printf("%s: child %s %d; stderr: %s%s", what,
+	       WIFSIGNALED(status) ? "killed by signal" : "exited with",
+	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+	       len ? buf : "(empty)\n", len && buf[len - 1] != '\n' ? "\n" : "");
+	EXPECT_HAKMEM(aborted, "%s: child was not killed by SIGABRT", what);
+	EXPECT_HAKMEM(strstr(buf, "hakmem"), "%s: stderr does not mention hakmem", what);
+}
+
+static void test_invalid_free_stack(void) { expect_abort("free(stack address)", bad_free_stack); }
+static void test_invalid_free_static(void) { expect_abort("free(static array)", bad_free_static); }
+static void test_double_free(void) { expect_abort("double free of malloc(16)", bad_double_free); }
+static void test_double_free_interleaved(void)
+{
+	expect_abort("free(p); free(q); free(p)", bad_double_free_interleaved);
+}
+
+/* ------------------------------------------------------------------ */
+
+static const struct group {
+	const char *name;
+	void (*run)(void);
+} groups[] = {
+	{ "identity", test_identity },
+	{ "align", test_align },
+	{ "zero", test_zero },
+	{ "memalign", test_memalign },
+	{ "memalign-einval", test_memalign_einval },
+	{ "valloc", test_valloc },
+	{ "huge", test_huge },
+	{ "calloc-overflow", test_calloc_overflow },
+	{ "calloc-dirty", test_calloc_dirty },
+	{ "realloc", test_realloc },
+	{ "realloc-zero", test_realloc_zero },
+	{ "reallocarray", test_reallocarray },
+	{ "trim", test_trim },
+	{ "mallinfo2", test_mallinfo2 },
+	{ "mallopt", test_mallopt },
+	{ "free-sized", test_free_sized },
+	{ "invalid-free-stack", test_invalid_free_stack },
+	{ "invalid-free-static", test_invalid_free_static },
+	{ "double-free", test_double_free },
+	{ "double-free-interleaved", test_double_free_interleaved },
+};
+
+static bool run_group(const struct group *g)
+{
+	cur_group = g->name;
+	group_failures = 0;
+	g->run();
+	printf("%s %s", group_failures ? "FAIL" : "ok", g->name);
+	if (group_failures)
+		printf(" (%d failed checks)", group_failures);
+	putchar('\n');
+	fflush(stdout);
+	return group_failures == 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: conformance [--any-allocator] [-l] [GROUP...]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	int first = 1, failed = 0, ran = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	page_size = (size_t)sysconf(_SC_PAGESIZE);
+	for (; first < argc && argv[first][0] == '-'; first++) {
+		if (!strcmp(argv[first], "--any-allocator") || !strcmp(argv[first], "-a")) {
+			any_allocator = true;
+		} else if (!strcmp(argv[first], "-l")) {
+			for (size_t i = 0; i < ARRAY_LEN(groups); i++)
+				puts(groups[i].name);
+			return 0;
+		} else {
+			usage();
+		}
+	}
+	printf("allocator: malloc from %s%s\n", symbol_object((void *)malloc),
+	       any_allocator ? " (--any-allocator: hakmem-specific checks are notes)" : "");
+
+	for (size_t i = 0; i < ARRAY_LEN(groups); i++) {
+		bool wanted = first == argc;
+		for (int a = first; a < argc; a++)
+			wanted |= !strcmp(argv[a], groups[i].name);
+		if (!wanted)
+			continue;
+		ran++;
+		failed += !run_group(&groups[i]);
+	}
+	for (int a = first; a < argc; a++) {
+		bool known = false;
+		for (size_t i = 0; i < ARRAY_LEN(groups); i++)
+			known |= !strcmp(argv[a], groups[i].name);
+		if (!known) {
+			printf("FAIL: unknown group %s\n", argv[a]);
+			failed++;
+		}
+	}
+	if (!ran) {
+		printf("FAIL: no group ran\n");
+		return 1;
+	}
+	printf("%d of %d groups failed\n", failed, ran);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,74 @@
+# Black-box tests: the real library injected with LD_PRELOAD into plain
+# programs (conformance, stress, real programs), plus the stress test under
+# ThreadSanitizer through the hakmem_* API.  Included by tests/tests.mk.
+#
+#   make test-conformance   every malloc API entry point, one result per group
+#   make test-stress        threads, cross-thread frees, thread churn, fork
+#   make test-tsan          the stress test built with -fsanitize=thread
+#   make test-programs      python3, gcc, git, sort, bash: same output as glibc
+#
+# PRELOAD_CONF_FLAGS=--any-allocator relaxes the hakmem-only conformance
+# checks, for trying the tests with another allocator as LIB_SO.
+
+TEST_RESULTS ?= $(BUILD)/tests/results
+LIB_TSAN ?= $(BUILD)/tsan/libhakmem.a
+PRELOAD_CONF_FLAGS ?=
+
+PL_BIN := $(BUILD)/tests
+PL_CONF := $(PL_BIN)/conformance
+PL_STRESS := $(PL_BIN)/stress
+PL_STRESS_TSAN := $(PL_BIN)/stress-tsan
+PL_RUN = tests/run-test.sh $(TEST_RESULTS)
+PL_PRELOAD = env LD_PRELOAD=$(abspath $(LIB_SO))
+
+# -fno-builtin: the tests call malloc & co. with sizes and pointers that are
+# meant to reach the allocator; the compiler must not fold or drop the calls.
+PL_CFLAGS := $(HK_CFLAGS) $(CFLAGS) -fno-builtin
+
+PL_CONF_GROUPS := identity align zero memalign memalign-einval valloc huge \
+	calloc-overflow calloc-dirty realloc realloc-zero reallocarray trim \
+	mallinfo2 mallopt free-sized invalid-free-stack invalid-free-static \
+	double-free double-free-interleaved
+PL_STRESS_TESTS := random xthread churn fork
+PL_TSAN_TESTS := random xthread churn
+PL_PROGRAMS := python gcc git sort bash
+
+# ThreadSanitizer: any report fails the test; iteration counts in percent.
+PL_TSAN_OPTIONS := halt_on_error=1 exitcode=66 second_deadlock_stack=1
+PL_TSAN_SCALE := 10
+
+.PHONY: test-conformance test-stress test-programs test-tsan
+
+$(PL_CONF): tests/conformance/conformance.c
+	@mkdir -p $(@D)
+	$(CC) $(PL_CFLAGS) -o $@ $< -ldl
+
+$(PL_STRESS): tests/stress/stress.c tests/stress/talloc.h
+	@mkdir -p $(@D)
+	$(CC) $(PL_CFLAGS) -o $@ $< -ldl
+
+$(PL_STRESS_TSAN): tests/stress/stress.c tests/stress/talloc.h $(LIB_TSAN)
+	@mkdir -p $(@D)
+	$(CC) $(HK_CFLAGS) -O1 -g -fno-builtin -fsanitize=thread -DSTRESS_HAKMEM_API \
+		-Ilibhakmem -o $@ $< $(LIB_TSAN) -ldl
+
+test-conformance: $(LIB_SO) $(PL_CONF)
+	@for g in $(PL_CONF_GROUPS); do \
+		$(PL_RUN) conformance-$$g $(PL_PRELOAD) $(PL_CONF) $(PRELOAD_CONF_FLAGS) $$g; \
+	done
+
+test-stress: $(LIB_SO) $(PL_STRESS)
+	@for t in $(PL_STRESS_TESTS); do \
+		$(PL_RUN) stress-$$t $(PL_PRELOAD) $(PL_STRESS) $$t; \
+	done
+
+test-tsan: $(LIB_SO) $(PL_STRESS_TSAN)
+	@for t in $(PL_TSAN_TESTS); do \
+		$(PL_RUN) tsan-stress-$$t env TSAN_OPTIONS="$(PL_TSAN_OPTIONS)" \
+			$(PL_STRESS_TSAN) $$t $(PL_TSAN_SCALE); \
+	done
+
+test-programs: $(LIB_SO)
+	@for p in $(PL_PROGRAMS); do \
+		$(PL_RUN) program-$$p tests/programs/run.sh $(abspath $(LIB_SO)) $$p; \
+	done
