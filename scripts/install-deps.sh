@@ -4,7 +4,7 @@
 set -eu
 
 pkgs_build="gcc make libc6-dev"
-pkgs_test="$pkgs_build python3 git coreutils bash"
+pkgs_test="$pkgs_build python3 git coreutils bash pkg-config groff-base"
 pkgs_bench="$pkgs_build python3 libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4"
 
 want=""

@@ -6,10 +6,11 @@
 #   make test-stress        threads, remote frees, fork (tests/preload.mk)
 #   make test-tsan          the stress test under ThreadSanitizer
 #   make test-programs      python3, gcc, git, sort, bash under LD_PRELOAD
+#   make test-install       make install, then the wrapper, shared and static links
 
 TEST_RESULTS := $(BUILD)/tests/results
 RUN_TEST := tests/run-test.sh $(TEST_RESULTS)
-TEST_SUITES := test-unit test-conformance test-stress test-tsan test-programs
+TEST_SUITES := test-unit test-install test-conformance test-stress test-tsan test-programs
 
 .PHONY: test test-begin $(TEST_SUITES)
 
@@ -43,4 +44,7 @@ test-unit: $(UNIT_PLAIN) $(UNIT_ASAN)
 	@$(RUN_TEST) unit $(UNIT_PLAIN)
 	@$(RUN_TEST) unit-asan-ubsan $(UNIT_ASAN)
 
--include tests/preload.mk
+test-install: lib
+	@$(RUN_TEST) install tests/install/run.sh
+
+include tests/preload.mk
