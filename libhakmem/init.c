@@ -19,6 +19,7 @@
 struct hk_options hk_options = {
 	.stats = false,
 	.decay_ms = 1000,
+	.backing = HK_BACKING_AUTO,
 };
 
 /* Until set-up reads AT_RANDOM, tags still catch double frees, just predictably. */
@@ -32,7 +33,8 @@ static __thread bool init_in_progress;
 
 /* Every process-wide lock, in nesting order. */
 static pthread_mutex_t *const fork_locks[] = {
-	&hk_heaps_lock, &hk_cache_lock, &hk_large_lock, &hk_map_lock, &hk_meta_lock,
+	&hk_heaps_lock, &hk_cache_lock, &hk_backing_lock, &hk_large_lock, &hk_map_lock,
+	&hk_meta_lock,
 };
 #define FORK_LOCKS (sizeof(fork_locks) / sizeof(fork_locks[0]))
 
@@ -42,16 +44,22 @@ static void fork_prepare(void)
 		pthread_mutex_lock(fork_locks[i]);
 }
 
-/*
- * Parent and child both release the locks.  In the child, the heaps of
- * threads that did not survive the fork are left as they are: they might
- * have been mid-update, so they are never reused.  Blocks of theirs freed
- * by the child go to their remote lists and stay there.
- */
-static void fork_release(void)
+static void fork_parent(void)
 {
 	for (size_t i = FORK_LOCKS; i-- > 0;)
 		pthread_mutex_unlock(fork_locks[i]);
+}
+
+/*
+ * The child releases the locks too.  The heaps of threads that did not
+ * survive the fork are left as they are: they might have been mid-update,
+ * so they are never reused.  Blocks of theirs freed by the child go to
+ * their remote lists and stay there.
+ */
+static void fork_child(void)
+{
+	hk_populate_fork_child();
+	fork_parent();
 }
 
 static void option_error(const char *name, const char *value)
@@ -77,6 +85,27 @@ static bool parse_u64(const char *name, uint64_t max, uint64_t *out)
 	return true;
 }
 
+static void parse_backing(void)
+{
+	static const char *const names[] = {
+		[HK_BACKING_AUTO] = "auto",
+		[HK_BACKING_KMOD] = "kmod",
+		[HK_BACKING_POPULATE] = "populate",
+		[HK_BACKING_MMAP] = "mmap",
+	};
+	const char *value = getenv("HAKMEM_BACKING");
+
+	if (!value || !*value)
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(value, names[i])) {
+			hk_options.backing = (enum hk_backing_choice)i;
+			return;
+		}
+	}
+	option_error("HAKMEM_BACKING", value);
+}
+
 static void read_options(void)
 {
 	uint64_t v;
@@ -85,6 +114,7 @@ static void read_options(void)
 		hk_options.stats = v;
 	if (parse_u64("HAKMEM_DECAY_MS", 3600 * 1000, &v))
 		hk_options.decay_ms = v;
+	parse_backing();
 }
 
 void hk_process_init(void)
@@ -112,8 +142,9 @@ void hk_process_init(void)
 	read_options();
 	if (hk_options.stats)
 		hk_stats_init();
+	hk_backing_init();
 	pthread_key_create(&hk_heap_key, hk_heap_thread_exit);
-	pthread_atfork(fork_prepare, fork_release, fork_release);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 
 	init_in_progress = false;
 	atomic_store_explicit(&init_state, INIT_DONE, memory_order_release);

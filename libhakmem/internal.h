@@ -221,9 +221,14 @@ static inline void *hk_slab_pop(hk_slab_t *slab, hk_block_t *b)
 /* ------------------------------------------------------------------ */
 /* Process-wide state, options and locks                              */
 
+enum hk_backing_choice {
+	HK_BACKING_AUTO, HK_BACKING_KMOD, HK_BACKING_POPULATE, HK_BACKING_MMAP,
+};
+
 struct hk_options {
 	bool stats;			/* HAKMEM_STATS: summary to stderr at exit */
 	uint64_t decay_ms;		/* HAKMEM_DECAY_MS: keep unused memory this long */
+	enum hk_backing_choice backing;	/* HAKMEM_BACKING */
 };
 
 extern HK_HIDDEN struct hk_options hk_options;
@@ -237,6 +242,7 @@ extern HK_HIDDEN pthread_mutex_t hk_cache_lock;	/* empty-SuperSlab cache */
 extern HK_HIDDEN pthread_mutex_t hk_large_lock;	/* large-mapping cache */
 extern HK_HIDDEN pthread_mutex_t hk_map_lock;		/* chunk map tables */
 extern HK_HIDDEN pthread_mutex_t hk_meta_lock;		/* metadata arena */
+extern HK_HIDDEN pthread_mutex_t hk_backing_lock;	/* the backing's stock */
 
 static inline uintptr_t hk_block_tag(const hk_block_t *b)
 {
@@ -255,7 +261,7 @@ HK_HIDDEN void hk_os_purge(void *addr, size_t size);
 HK_HIDDEN uint64_t hk_clock_ms(void);
 HK_HIDDEN void *hk_meta_alloc(size_t size);
 
-/* backing.c: where SuperSlabs come from */
+/* backing*.c: where SuperSlabs come from */
 struct hk_backing {
 	const char *name;
 	/* @size bytes, a multiple of HK_SS_SIZE, aligned to it, reading as zeros. */
@@ -265,6 +271,19 @@ struct hk_backing {
 	void (*purge)(void *addr, size_t size);
 };
 extern HK_HIDDEN const struct hk_backing *hk_backing;
+extern HK_HIDDEN const struct hk_backing hk_mmap_backing, hk_populate_backing, hk_kmod_backing;
+HK_HIDDEN void hk_backing_init(void);
+HK_HIDDEN bool hk_kmod_backing_open(bool required);
+HK_HIDDEN void hk_populate_fork_child(void);
+
+/* SuperSlabs a backing has ready ahead of demand; under hk_backing_lock. */
+#define HK_STOCK_MAX	8
+struct hk_stock {
+	void *ss[HK_STOCK_MAX];
+	unsigned int count;
+};
+HK_HIDDEN void hk_stock_put(struct hk_stock *stock, void *ss);
+HK_HIDDEN void *hk_stock_take(struct hk_stock *stock);
 
 /* superslab.c */
 HK_HIDDEN hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls);

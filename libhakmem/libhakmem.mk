@@ -2,14 +2,15 @@
 # static archive.  Internals are hidden; only the malloc family and the
 # hakmem_* names are exported.
 
-LIB_SRCS := $(addprefix libhakmem/,alloc.c backing.c chunk_map.c heap.c init.c large.c os.c stats.c superslab.c)
-LIB_HDRS := $(wildcard libhakmem/*.h)
+LIB_SRCS := $(addprefix libhakmem/,alloc.c backing.c backing_kmod.c backing_populate.c chunk_map.c \
+	heap.c init.c large.c os.c stats.c superslab.c)
+LIB_HDRS := $(wildcard libhakmem/*.h) uapi/linux/hakmem.h
 
 # -fno-builtin-*: stop the compiler from turning hakmem's own code into calls
 # to malloc/calloc (e.g. malloc+memset -> calloc), which would recurse.
 LIB_CFLAGS := $(HK_CFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-semantic-interposition -fno-builtin-malloc -fno-builtin-calloc \
-	-fno-builtin-free -fno-builtin-realloc -Ilibhakmem
+	-fno-builtin-free -fno-builtin-realloc -Ilibhakmem -Iuapi
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 
@@ -35,7 +36,7 @@ TSAN_OBJS := $(LIB_SRCS:libhakmem/%.c=$(BUILD)/tsan/%.o)
 
 $(BUILD)/tsan/%.o: libhakmem/%.c $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(HK_CFLAGS) -O1 -g -fPIC -fsanitize=thread -DHAKMEM_NO_OVERRIDE -Ilibhakmem -c $< -o $@
+	$(CC) $(HK_CFLAGS) -O1 -g -fPIC -fsanitize=thread -DHAKMEM_NO_OVERRIDE -Ilibhakmem -Iuapi -c $< -o $@
 
 $(LIB_TSAN): $(TSAN_OBJS)
 	@rm -f $@

@@ -6,6 +6,7 @@
 #   make test-stress        threads, cross-thread frees, thread churn, fork
 #   make test-tsan          the stress test built with -fsanitize=thread
 #   make test-programs      python3, gcc, git, sort, bash: same output as glibc
+#   make test-backings      stress and conformance again on the populate backing
 #
 # PRELOAD_CONF_FLAGS=--any-allocator relaxes the hakmem-only conformance
 # checks, for trying the tests with another allocator as LIB_SO.
@@ -37,7 +38,7 @@ PL_PROGRAMS := python gcc git sort bash
 PL_TSAN_OPTIONS := halt_on_error=1 exitcode=66 second_deadlock_stack=1
 PL_TSAN_SCALE := 10
 
-.PHONY: test-conformance test-stress test-programs test-tsan
+.PHONY: test-conformance test-stress test-programs test-tsan test-backings
 
 $(PL_CONF): tests/conformance/conformance.c
 	@mkdir -p $(@D)
@@ -71,4 +72,18 @@ test-tsan: $(LIB_SO) $(PL_STRESS_TSAN)
 test-programs: $(LIB_SO)
 	@for p in $(PL_PROGRAMS); do \
 		$(PL_RUN) program-$$p tests/programs/run.sh $(abspath $(LIB_SO)) $$p; \
+	done
+
+# The populate backing adds a helper thread (and fork handling for it): run
+# the tests that exercise threads, fork and memory reuse on it as well.
+PL_POPULATE = $(PL_PRELOAD) HAKMEM_BACKING=populate
+
+test-backings: $(LIB_SO) $(PL_STRESS) $(PL_CONF)
+	@$(PL_RUN) populate-active sh -c '$(PL_POPULATE) HAKMEM_STATS=1 $(PL_STRESS) random 1 2>&1 | \
+		grep -q "backing populate"'
+	@for t in $(PL_STRESS_TESTS); do \
+		$(PL_RUN) populate-stress-$$t $(PL_POPULATE) $(PL_STRESS) $$t; \
+	done
+	@for g in calloc-dirty realloc align; do \
+		$(PL_RUN) populate-conformance-$$g $(PL_POPULATE) $(PL_CONF) $$g; \
 	done

@@ -10,7 +10,8 @@
 
 TEST_RESULTS := $(BUILD)/tests/results
 RUN_TEST := tests/run-test.sh $(TEST_RESULTS)
-TEST_SUITES := test-unit test-install test-conformance test-stress test-tsan test-programs
+TEST_SUITES := test-unit test-install test-conformance test-stress test-tsan test-backings \
+	test-programs
 
 .PHONY: test test-begin $(TEST_SUITES)
 
@@ -27,7 +28,7 @@ test-begin:
 
 # Unit tests link the library's objects directly, built without the malloc
 # override so that they can sit beside the system (or sanitizer) malloc.
-UNIT_CFLAGS := $(HK_CFLAGS) -Ilibhakmem -Itests/unit -DHAKMEM_NO_OVERRIDE
+UNIT_CFLAGS := $(HK_CFLAGS) -Ilibhakmem -Iuapi -Itests/unit -DHAKMEM_NO_OVERRIDE
 UNIT_PLAIN := $(BUILD)/tests/unit/test_internals
 UNIT_ASAN := $(BUILD)/tests/unit/test_internals-asan
 

@@ -223,7 +223,7 @@ struct live {
 
 /* Fill the whole usable size: it must really be usable, and neighbouring
  * live blocks (checked when they retire) must not be overwritten. */
-static bool live_add(struct live *slot, void *p, size_t size)
+static void live_add(struct live *slot, void *p, size_t size)
 {
 	size_t usable = malloc_usable_size(p);
 
@@ -235,7 +235,6 @@ static bool live_add(struct live *slot, void *p, size_t size)
 	slot->n = usable;
 	slot->seed = (uint32_t)(size * 0x9E3779B1u) ^ (uint32_t)(uintptr_t)p;
 	fill(p, 0, usable, slot->seed);
-	return true;
 }
 
 static void live_retire(struct live *slot)

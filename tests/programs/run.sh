@@ -72,12 +72,12 @@ work_git() {
 	cd repo || return 1
 	git init -q -b main . || return 1
 	i=1
-	while [ $i -le 25 ]; do
+	while [ "$i" -le 25 ]; do
 		GIT_AUTHOR_DATE="$((1700000000 + i * 86400)) +0000"
 		GIT_COMMITTER_DATE="$((1700000000 + i * 86400 + 60)) +0000"
 		export GIT_AUTHOR_DATE GIT_COMMITTER_DATE
-		seq $i $((i * 200)) >"numbers-$((i % 5)).txt"
-		awk -v n=$i 'BEGIN { for (k = 0; k < 2000 * n; k++) printf "line %d of commit %d\n", k, n }' >big.txt
+		seq "$i" $((i * 200)) >"numbers-$((i % 5)).txt"
+		awk -v n="$i" 'BEGIN { for (k = 0; k < 2000 * n; k++) printf "line %d of commit %d\n", k, n }' >big.txt
 		if [ $((i % 7)) -eq 0 ]; then
 			git rm -q -f "numbers-$((i % 5)).txt" || return 1
 		else
@@ -146,7 +146,8 @@ need awk gawk
 
 # ld.so only warns when a preload cannot be loaded and runs the program
 # anyway, so check that the library really is mapped and that loading it is
-# silent.
+# silent.  cat must read /proc/self/maps itself: "self" is the preloaded cat.
+# shellcheck disable=SC2002
 LD_PRELOAD=$so cat /proc/self/maps | grep -qF "$so" ||
 	die "$so is not mapped into a process started with LD_PRELOAD=$so"
 noise=$(LD_PRELOAD=$so true 2>&1)
@@ -211,8 +212,9 @@ check_program() {
 	return 1
 }
 
+[ $# -gt 0 ] || set -- python gcc git sort bash
 status=0
-for prog in ${*:-python gcc git sort bash}; do
+for prog in "$@"; do
 	check_program "$prog" || status=1
 done
 exit $status

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kmod backing: SuperSlabs from /dev/hakmem (hakmem.ko).
+ *
+ * The module maps MAP_PRIVATE regions whose pages are already zeroed (by a
+ * kernel thread, at idle time) and already mapped writable, so the first
+ * touch of a SuperSlab takes no page fault and zeroes nothing.  Regions are
+ * obtained HK_KMOD_BATCH SuperSlabs per mmap() to keep system calls and
+ * VMAs few; the rest of a batch waits in a stock.  Unmapping one SuperSlab
+ * of a batch simply splits the VMA; the pages go back to the kernel, where
+ * the module's pool refills and re-zeroes for the next user.
+ *
+ * Purged ranges (MADV_DONTNEED) refault through the module as zeroed
+ * pages.  If the device cannot map (out of memory, pool limits), the
+ * SuperSlab comes from anonymous memory instead: both unmap and purge alike.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/hakmem.h>
+
+#include "internal.h"
+
+#define HK_KMOD_BATCH	4
+
+_Static_assert(HAKMEM_SUPERSLAB_SIZE == HK_SS_SIZE, "SuperSlab size differs from the module's");
+
+static int dev_fd = -1;
+static struct hk_stock stock;	/* guarded by hk_backing_lock */
+
+bool hk_kmod_backing_open(bool required)
+{
+	struct hakmem_info info;
+	const char *why = NULL;
+
+	dev_fd = open(HAKMEM_DEVICE, O_RDWR | O_CLOEXEC);
+	if (dev_fd < 0) {
+		why = "cannot open " HAKMEM_DEVICE;
+	} else {
+		memset(&info, 0, sizeof(info));
+		if (ioctl(dev_fd, HAKMEM_IOC_INFO, &info) != 0)
+			why = "HAKMEM_IOC_INFO failed";
+		else if (info.abi_version != HAKMEM_ABI_VERSION ||
+			 info.superslab_size != HK_SS_SIZE)
+			why = "the module's ABI differs from this library's";
+		if (why) {
+			close(dev_fd);
+			dev_fd = -1;
+		}
+	}
+	if (why && required)
+		dprintf(STDERR_FILENO, "hakmem: HAKMEM_BACKING=kmod: %s; using mmap\n", why);
+	return !why;
+}
+
+static void *device_map(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, dev_fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void *kmod_map(size_t size)
+{
+	uint8_t *batch;
+	void *ss;
+
+	if (size != HK_SS_SIZE)
+		return device_map(size) ?: hk_os_map_aligned(size, HK_SS_SIZE, false);
+
+	pthread_mutex_lock(&hk_backing_lock);
+	ss = hk_stock_take(&stock);
+	pthread_mutex_unlock(&hk_backing_lock);
+	if (ss)
+		return ss;
+
+	batch = device_map(HK_KMOD_BATCH * HK_SS_SIZE);
+	if (!batch)
+		return device_map(HK_SS_SIZE) ?: hk_os_map_aligned(size, HK_SS_SIZE, false);
+	pthread_mutex_lock(&hk_backing_lock);
+	for (unsigned int i = 1; i < HK_KMOD_BATCH; i++) {
+		if (stock.count < HK_STOCK_MAX)
+			hk_stock_put(&stock, batch + i * HK_SS_SIZE);
+		else
+			hk_os_unmap(batch + i * HK_SS_SIZE, HK_SS_SIZE);
+	}
+	pthread_mutex_unlock(&hk_backing_lock);
+	return batch;
+}
+
+const struct hk_backing hk_kmod_backing = {
+	.name	= "kmod",
+	.map	= kmod_map,
+	.unmap	= hk_os_unmap,
+	.purge	= hk_os_purge,
+};
