@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 /* Fatal error: a benchmark that cannot run as specified must not report a number. */
@@ -206,13 +207,103 @@ static inline const char *bench_malloc_lib(void)
 }
 
 /*
+ * The fresh-memory workload shared by fresh-touch, procs and bursty:
+ * objects of random size in [16, 1040] bytes, `bytes` in all, each written
+ * once (first and last byte, see bench_fill()), then all freed.  Nothing is
+ * reused within one round, so its cost is mostly first-touch page faults and
+ * page zeroing, wherever the allocator's memory comes from.
+ */
+#define BENCH_FRESH_MIN	16
+#define BENCH_FRESH_MAX	1040
+
+/* How many objects bench_fresh_round() makes for `bytes` with `seed`. */
+static inline size_t bench_fresh_count(size_t bytes, uint64_t seed)
+{
+	uint64_t rng = bench_seed(seed);
+	size_t total = 0, n = 0;
+
+	while (total < bytes) {
+		total += bench_rand_range(&rng, BENCH_FRESH_MIN, BENCH_FRESH_MAX);
+		n++;
+	}
+	return n;
+}
+
+/* Allocate and touch the `n` objects of round `seed` into `obj`. */
+static inline void bench_fresh_alloc(void **obj, size_t n, uint64_t seed)
+{
+	uint64_t rng = bench_seed(seed);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t size = bench_rand_range(&rng, BENCH_FRESH_MIN, BENCH_FRESH_MAX);
+
+		obj[i] = bench_xmalloc(size);
+		bench_fill(obj[i], size, (unsigned char)i);
+	}
+}
+
+/* One round: allocate and touch the `n` objects into `obj`, then free them. */
+static inline void bench_fresh_round(void **obj, size_t n, uint64_t seed)
+{
+	bench_fresh_alloc(obj, n, seed);
+	for (size_t i = 0; i < n; i++)
+		free(obj[i]);
+}
+
+/*
+ * Resource usage of the timed region: the calling thread's (where a
+ * pre-faulting helper thread cannot hide its work), and the whole process's
+ * with its waited-for children (where it cannot hide either).
+ */
+struct bench_usage {
+	struct rusage thread, self, children;
+};
+
+static struct bench_usage bench_usage_start;
+
+static inline void bench_usage_now(struct bench_usage *u)
+{
+	getrusage(RUSAGE_THREAD, &u->thread);
+	getrusage(RUSAGE_SELF, &u->self);
+	getrusage(RUSAGE_CHILDREN, &u->children);
+}
+
+static inline double bench_tv(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec * 1e-6;
+}
+
+/* Start the timed region: returns bench_now() and notes the resource usage. */
+static inline double bench_start(void)
+{
+	bench_usage_now(&bench_usage_start);
+	return bench_now();
+}
+
+/*
  * The one line the runner reads.  malloc_lib goes last and takes the rest
- * of the line, so a path with spaces in it survives.
+ * of the line, so a path with spaces in it survives.  The usage fields
+ * cover the region since bench_start(): minor faults of the calling thread
+ * and of the process (with children), user and system CPU seconds.
  */
 static inline void bench_report(uint64_t ops, double secs)
 {
-	printf("ops_per_sec=%.0f ops=%" PRIu64 " elapsed_sec=%.6f peak_rss_kib=%ld malloc_lib=%s\n",
-	       (double)ops / secs, ops, secs, bench_peak_rss_kib(), bench_malloc_lib());
+	struct bench_usage end, *start = &bench_usage_start;
+	long minflt;
+	double usr, sys;
+
+	bench_usage_now(&end);
+	minflt = end.self.ru_minflt - start->self.ru_minflt +
+		 end.children.ru_minflt - start->children.ru_minflt;
+	usr = bench_tv(&end.self.ru_utime) - bench_tv(&start->self.ru_utime) +
+	      bench_tv(&end.children.ru_utime) - bench_tv(&start->children.ru_utime);
+	sys = bench_tv(&end.self.ru_stime) - bench_tv(&start->self.ru_stime) +
+	      bench_tv(&end.children.ru_stime) - bench_tv(&start->children.ru_stime);
+	printf("ops_per_sec=%.0f ops=%" PRIu64 " elapsed_sec=%.6f peak_rss_kib=%ld "
+	       "thread_minflt=%ld minflt=%ld usr_sec=%.4f sys_sec=%.4f malloc_lib=%s\n",
+	       (double)ops / secs, ops, secs, bench_peak_rss_kib(),
+	       end.thread.ru_minflt - start->thread.ru_minflt, minflt, usr, sys,
+	       bench_malloc_lib());
 }
 
 #endif /* HAKMEM_BENCH_H */

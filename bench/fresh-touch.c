@@ -2,11 +2,11 @@
  * fresh-touch: cost of memory the process has never touched before.
  *
  * Allocates `mib` MiB in total (256 by default) as small objects of random
- * size in [16, 1040] bytes, writes each object once, then frees everything.
- * Nothing is reused, so nearly every page comes fresh from the kernel and the
- * run is dominated by first-touch page faults and the kernel zeroing those
- * pages, plus however the allocator grows its heap (mmap/brk granularity,
- * metadata placement, eager vs lazy commit).
+ * size in [16, 1040] bytes, writes each object once, then frees everything
+ * (bench_fresh_round()).  Nothing is reused, so nearly every page comes
+ * fresh from the kernel and the run is dominated by first-touch page faults
+ * and the kernel zeroing those pages, plus however the allocator grows its
+ * heap (mmap/brk granularity, metadata placement, eager vs lazy commit).
  *
  * The touch writes the first and last byte of each object rather than the
  * whole object: a full memset would add ~256 MiB of user-space stores that
@@ -18,9 +18,6 @@
  */
 #include "bench.h"
 
-#define MIN_SIZE 16
-#define MAX_SIZE 1040
-
 int main(int argc, char **argv)
 {
 	long mib = 256, seed = 1;
@@ -29,35 +26,18 @@ int main(int argc, char **argv)
 		{ "seed", &seed, 0, "PRNG seed" },
 		{ NULL, NULL, 0, NULL },
 	};
-	size_t total, bytes = 0, n = 0;
-	uint64_t rng;
+	size_t n;
 	void **obj;
 	double t0, t1;
 
 	bench_parse_opts(argc, argv, opts);
-	total = (size_t)mib << 20;
-
-	/* Count the objects first by drawing the same size sequence, so the
-	 * pointer array can be allocated and pre-faulted outside the timed
-	 * region. */
-	rng = bench_seed((uint64_t)seed);
-	while (bytes < total) {
-		bytes += bench_rand_range(&rng, MIN_SIZE, MAX_SIZE);
-		n++;
-	}
+	/* The pointer array is allocated and pre-faulted outside the timed region. */
+	n = bench_fresh_count((size_t)mib << 20, (uint64_t)seed);
 	obj = bench_xmalloc(n * sizeof(*obj));
 	memset(obj, 0, n * sizeof(*obj));
 
-	rng = bench_seed((uint64_t)seed);
-	t0 = bench_now();
-	for (size_t i = 0; i < n; i++) {
-		size_t size = bench_rand_range(&rng, MIN_SIZE, MAX_SIZE);
-
-		obj[i] = bench_xmalloc(size);
-		bench_fill(obj[i], size, (unsigned char)i);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(obj[i]);
+	t0 = bench_start();
+	bench_fresh_round(obj, n, (uint64_t)seed);
 	t1 = bench_now();
 
 	free(obj);

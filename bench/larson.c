@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 	sem_init(&chains_done, 0, 0);
 	chain = bench_xmalloc(sizeof(*chain) * (size_t)threads);
 
-	t0 = bench_now();
+	t0 = bench_start();
 	for (long t = 0; t < threads; t++) {
 		chain[t].slot = bench_xmalloc(sizeof(void *) * (size_t)slots);
 		chain[t].rng = bench_seed((uint64_t)(seed * threads + t));

@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 	bench_parse_opts(argc, argv, opts);
 	rng = bench_seed((uint64_t)seed);
 
-	t0 = bench_now();
+	t0 = bench_start();
 	for (long i = 0; i < iters; i++) {
 		size_t s = bench_rand_range(&rng, 0, SLOTS - 1);
 

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 	if (batch > MAX_BATCH)
 		bench_die("batch must be at most %d", MAX_BATCH);
 
-	t0 = bench_now();
+	t0 = bench_start();
 	for (long b = 0; b < batches; b++) {
 		size_t size = sizes[b % NSIZES];
 

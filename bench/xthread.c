@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 		queue[i].seed = (unsigned)i;
 	}
 
-	t0 = bench_now();
+	t0 = bench_start();
 	for (long i = 0; i < pairs; i++)
 		if (pthread_create(&tid[2 * i], NULL, producer, &queue[i]) ||
 		    pthread_create(&tid[2 * i + 1], NULL, consumer, &queue[i]))
