@@ -1,7 +1,8 @@
 # hakmem — top-level build.
 #
-#   make            library (shared + static) and, later, the kernel module
-#   make test       every test: unit, conformance, stress, real programs
+#   make            library (shared + static) and the kernel module
+#   make test       every test: unit, conformance, stress, real programs, and
+#                   the module's kselftests in a QEMU VM (make test-vm alone)
 #   make bench      allocator benchmarks against glibc, mimalloc, jemalloc, tcmalloc
 #   make demo       the main job: the benchmark comparison, fewer repetitions
 #   make install    install the library, header, pkg-config file and wrapper
@@ -20,9 +21,10 @@ LIB_SO  := $(BUILD)/libhakmem.so
 LIB_A   := $(BUILD)/libhakmem.a
 
 .PHONY: all test bench demo install uninstall clean
-all: lib
+all: lib module
 
 include libhakmem/libhakmem.mk
+include qemu/vm.mk
 include tests/tests.mk
 include bench/bench.mk
 

@@ -13,6 +13,10 @@
  * Purged ranges (MADV_DONTNEED) refault through the module as zeroed
  * pages.  If the device cannot map (out of memory, pool limits), the
  * SuperSlab comes from anonymous memory instead: both unmap and purge alike.
+ *
+ * Device pages are resident from the moment they are mapped, so batches
+ * grow with the heap (1, 2, 4 SuperSlabs): a small process maps 2 MiB,
+ * not a whole batch it would never touch.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -31,7 +35,8 @@
 _Static_assert(HAKMEM_SUPERSLAB_SIZE == HK_SS_SIZE, "SuperSlab size differs from the module's");
 
 static int dev_fd = -1;
-static struct hk_stock stock;	/* guarded by hk_backing_lock */
+static struct hk_stock stock;		/* guarded by hk_backing_lock */
+static unsigned int mapped;		/* SuperSlabs mapped; guarded by hk_backing_lock */
 
 bool hk_kmod_backing_open(bool required)
 {
@@ -67,7 +72,8 @@ static void *device_map(size_t size)
 
 static void *kmod_map(size_t size)
 {
-	uint8_t *batch;
+	unsigned int batch;
+	uint8_t *region;
 	void *ss;
 
 	if (size != HK_SS_SIZE)
@@ -75,22 +81,28 @@ static void *kmod_map(size_t size)
 
 	pthread_mutex_lock(&hk_backing_lock);
 	ss = hk_stock_take(&stock);
+	batch = mapped < HK_KMOD_BATCH ? (mapped ? mapped : 1) : HK_KMOD_BATCH;
 	pthread_mutex_unlock(&hk_backing_lock);
 	if (ss)
 		return ss;
 
-	batch = device_map(HK_KMOD_BATCH * HK_SS_SIZE);
-	if (!batch)
-		return device_map(HK_SS_SIZE) ?: hk_os_map_aligned(size, HK_SS_SIZE, false);
+	region = device_map(batch * HK_SS_SIZE);
+	if (!region) {
+		batch = 1;
+		region = device_map(HK_SS_SIZE);
+		if (!region)
+			return hk_os_map_aligned(size, HK_SS_SIZE, false);
+	}
 	pthread_mutex_lock(&hk_backing_lock);
-	for (unsigned int i = 1; i < HK_KMOD_BATCH; i++) {
+	mapped += batch;
+	for (unsigned int i = batch - 1; i > 0; i--) {
 		if (stock.count < HK_STOCK_MAX)
-			hk_stock_put(&stock, batch + i * HK_SS_SIZE);
+			hk_stock_put(&stock, region + i * HK_SS_SIZE);
 		else
-			hk_os_unmap(batch + i * HK_SS_SIZE, HK_SS_SIZE);
+			hk_os_unmap(region + i * HK_SS_SIZE, HK_SS_SIZE);
 	}
 	pthread_mutex_unlock(&hk_backing_lock);
-	return batch;
+	return region;
 }
 
 const struct hk_backing hk_kmod_backing = {

@@ -1,11 +1,17 @@
 #!/bin/sh
 # Install the Debian packages a make target needs, only those missing.
-#   scripts/install-deps.sh build|test|bench [more groups...]
+#   scripts/install-deps.sh build|test|bench|vm|dkms|demo [more groups...]
 set -eu
 
 pkgs_build="gcc make libc6-dev"
 pkgs_test="$pkgs_build python3 git coreutils bash pkg-config groff-base"
 pkgs_bench="$pkgs_build python3 libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4"
+# The module is built against, and the test VM boots, Debian's own kernel;
+# the kselftest harness and checkpatch.pl come from its source package.
+pkgs_vm="$pkgs_build linux-headers-amd64 linux-image-amd64 linux-source-6.1 qemu-system-x86
+	busybox-static cpio xz-utils file"
+pkgs_dkms="dkms"
+pkgs_demo="$pkgs_vm $pkgs_bench $pkgs_dkms gnuplot-nox"
 
 want=""
 for group in "${@:-build}"; do
@@ -13,7 +19,10 @@ for group in "${@:-build}"; do
 	build) want="$want $pkgs_build" ;;
 	test) want="$want $pkgs_test" ;;
 	bench) want="$want $pkgs_bench" ;;
-	*) echo "install-deps: unknown group '$group' (build, test, bench)" >&2; exit 2 ;;
+	vm) want="$want $pkgs_vm" ;;
+	dkms) want="$want $pkgs_dkms" ;;
+	demo) want="$want $pkgs_demo" ;;
+	*) echo "install-deps: unknown group '$group' (build, test, bench, vm, dkms, demo)" >&2; exit 2 ;;
 	esac
 done
 
@@ -28,4 +37,5 @@ echo "install-deps: installing$missing"
 [ "$(id -u)" -eq 0 ] || { echo "install-deps: need root to install$missing" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC2086 # word splitting of the package list is intended
-apt-get install -y -q $missing || { apt-get update -q && apt-get install -y -q $missing; }
+apt-get install -y -q --no-install-recommends $missing ||
+	{ apt-get update -q && apt-get install -y -q --no-install-recommends $missing; }

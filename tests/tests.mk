@@ -7,11 +7,12 @@
 #   make test-tsan          the stress test under ThreadSanitizer
 #   make test-programs      python3, gcc, git, sort, bash under LD_PRELOAD
 #   make test-install       make install, then the wrapper, shared and static links
+#   make test-vm            hakmem.ko's kselftests in QEMU (qemu/vm.mk)
 
 TEST_RESULTS := $(BUILD)/tests/results
 RUN_TEST := tests/run-test.sh $(TEST_RESULTS)
 TEST_SUITES := test-unit test-install test-conformance test-stress test-tsan test-backings \
-	test-programs
+	test-programs test-vm-suite
 
 .PHONY: test test-begin $(TEST_SUITES)
 
@@ -44,6 +45,25 @@ $(UNIT_ASAN): tests/unit/test_internals.c tests/unit/unit.h $(LIB_SRCS) $(LIB_HD
 test-unit: $(UNIT_PLAIN) $(UNIT_ASAN)
 	@$(RUN_TEST) unit $(UNIT_PLAIN)
 	@$(RUN_TEST) unit-asan-ubsan $(UNIT_ASAN)
+
+# libhakmem's tests in the VM, on the kmod backing: the script and the
+# dynamic binaries it runs, with their shared libraries (qemu/userland.sh).
+VM_LIB_OVERLAY := $(BUILD)/vm/libhakmem-overlay
+VM_LIB_BINS := $(LIB_SO) $(BUILD)/tests/conformance $(BUILD)/tests/stress $(BUILD)/bench/fresh-touch
+export VM_OVERLAYS := $(abspath $(VM_LIB_OVERLAY))
+
+$(VM_LIB_OVERLAY)/tests/libhakmem-kmod: tests/vm/libhakmem-kmod.sh qemu/userland.sh $(VM_LIB_BINS)
+	rm -rf $(VM_LIB_OVERLAY)
+	mkdir -p $(@D)
+	qemu/userland.sh $(VM_LIB_OVERLAY) $(abspath $(VM_LIB_BINS))
+	sed 's|@BUILD@|$(abspath $(BUILD))|' $< > $@
+	chmod +x $@
+
+test-vm: $(VM_LIB_OVERLAY)/tests/libhakmem-kmod
+
+# The VM run as one recorded result; its own log has the TAP of every test.
+test-vm-suite:
+	@$(RUN_TEST) vm-kselftests $(MAKE) --no-print-directory test-vm
 
 test-install: lib
 	@$(RUN_TEST) install tests/install/run.sh

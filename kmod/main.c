@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hakmem - pre-zeroed memory for user-space allocators
+ *
+ * /dev/hakmem hands out 2 MiB-aligned MAP_PRIVATE regions that are already
+ * populated with zeroed, writable pages.  A SCHED_IDLE kernel thread keeps a
+ * pool of zeroed 2 MiB blocks filled between a low and a high watermark; a
+ * shrinker gives the pool back under memory pressure.
+ *
+ * This file: module parameters, the misc device and module init/exit.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include <linux/hakmem.h>
+
+#include "internal.h"
+
+#define HAKMEM_VERSION	"0.1.0"
+
+unsigned int hk_pool_max_mb = 256;
+unsigned int hk_pool_low_mb = 8;
+unsigned int hk_pool_high_mb = 32;
+unsigned int hk_shrink_backoff_ms = 1000;
+bool hk_nt_zero = true;
+bool hk_memcg_strict;
+
+/* Watermark changes must wake the refill thread. */
+static int hk_param_set_kick(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_uint(val, kp);
+
+	if (!ret)
+		hk_pool_kick();
+	return ret;
+}
+
+static const struct kernel_param_ops hk_watermark_ops = {
+	.set = hk_param_set_kick,
+	.get = param_get_uint,
+};
+
+module_param_cb(pool_max_mb, &hk_watermark_ops, &hk_pool_max_mb, 0644);
+MODULE_PARM_DESC(pool_max_mb, "Hard cap of the pre-zeroed pool in MiB (default 256)");
+module_param_cb(pool_low_mb, &hk_watermark_ops, &hk_pool_low_mb, 0644);
+MODULE_PARM_DESC(pool_low_mb, "Refill the pool when it drops below this many MiB (default 8)");
+module_param_cb(pool_high_mb, &hk_watermark_ops, &hk_pool_high_mb, 0644);
+MODULE_PARM_DESC(pool_high_mb, "Refill the pool up to this many MiB (default 32)");
+module_param_named(shrink_backoff_ms, hk_shrink_backoff_ms, uint, 0644);
+MODULE_PARM_DESC(shrink_backoff_ms, "Pause refilling this long after the shrinker ran (default 1000)");
+module_param_named(nt_zero, hk_nt_zero, bool, 0644);
+MODULE_PARM_DESC(nt_zero, "Zero with non-temporal stores when the page allocator does not (default Y)");
+module_param_named(memcg_strict, hk_memcg_strict, bool, 0644);
+MODULE_PARM_DESC(memcg_strict, "Tasks outside the root memory cgroup bypass the uncharged pool (default N)");
+
+static const struct file_operations hk_fops = {
+	.owner			= THIS_MODULE,
+	.mmap			= hk_mmap,
+	.get_unmapped_area	= hk_get_unmapped_area,
+	.unlocked_ioctl		= hk_ioctl,
+	.compat_ioctl		= compat_ptr_ioctl,
+	.llseek			= noop_llseek,
+};
+
+static struct miscdevice hk_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "hakmem",
+	.fops	= &hk_fops,
+	.mode	= 0666,
+	.groups	= hk_attr_groups,
+};
+
+static int __init hk_init(void)
+{
+	int ret;
+
+	ret = hk_pool_init();
+	if (ret)
+		return ret;
+
+	ret = hk_shrinker_init();
+	if (ret)
+		goto err_pool;
+
+	ret = misc_register(&hk_miscdev);
+	if (ret)
+		goto err_shrinker;
+
+	pr_info("version %s, abi %d, pool %u-%u MiB (max %u), zeroing by %s\n",
+		HAKMEM_VERSION, HAKMEM_ABI_VERSION, hk_pool_low_mb,
+		hk_pool_high_mb, hk_pool_max_mb,
+		hk_pool_alloc_zeroes() ? "page allocator (init_on_alloc)" :
+		hk_pool_nt_zeroing() ? "NT stores" : "clear_page");
+	return 0;
+
+err_shrinker:
+	hk_shrinker_exit();
+err_pool:
+	hk_pool_exit();
+	return ret;
+}
+
+static void __exit hk_exit(void)
+{
+	/*
+	 * No file can be open here: every open file and every mapping (which
+	 * holds its file) pins the module through fops.owner.
+	 */
+	misc_deregister(&hk_miscdev);
+	hk_shrinker_exit();
+	hk_pool_exit();
+}
+
+module_init(hk_init);
+module_exit(hk_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("hakmem developers");
+MODULE_DESCRIPTION("Pre-zeroed memory regions for user-space allocators");
+MODULE_VERSION(HAKMEM_VERSION);

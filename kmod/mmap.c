@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hakmem - mmap(): hand out 2 MiB-aligned private regions that are already
+ * populated with zeroed, writable pages.
+ *
+ * The pages are ordinary, refcounted kernel pages inserted with
+ * vm_insert_pages() into a VM_MIXEDMAP, MAP_PRIVATE mapping.  They are
+ * inserted with a writable protection although the mapping is private, so
+ * the first write does not fault.  Everything after that is core mm:
+ *  - fork write-protects both sides, and a write on either side copies the
+ *    page (non-anonymous pages are never reused), so each process sees
+ *    private memory just as with anonymous memory;
+ *  - each PTE holds its own page reference: a page returns to the buddy
+ *    allocator when its last PTE or GUP reference goes away, and the module
+ *    never sees it again;
+ *  - after MADV_DONTNEED (or mprotect from PROT_NONE) hk_vm_fault() supplies
+ *    a fresh zeroed page.
+ *
+ * Locking: ->mmap and ->get_unmapped_area run with the mmap lock held for
+ * writing by the caller; the new VMA is not yet visible to anyone else.
+ * ->fault runs with the mmap lock (or the VMA) held for reading.
+ */
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+/* Synchronous fills are charged to the memory cgroup of the caller. */
+#define HK_SYNC_GFP	(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT | __GFP_NOWARN)
+
+static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
+{
+	struct page *page;
+
+	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
+	if (!page)
+		return VM_FAULT_OOM;
+
+	hk_stat_add(&hk_stats.fault_pages, 1);
+	/* Our reference becomes the PTE's (or is dropped after a COW copy). */
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct hk_vm_ops = {
+	.fault	= hk_vm_fault,
+};
+
+/*
+ * With memcg_strict set, tasks outside the root memory cgroup never get the
+ * (uncharged) pool pages, so all their memory is charged to their cgroup.
+ */
+static bool hk_may_use_pool(void)
+{
+#ifdef CONFIG_MEMCG
+	struct mem_cgroup *memcg;
+	bool root;
+
+	if (!READ_ONCE(hk_memcg_strict) || mem_cgroup_disabled())
+		return true;
+	memcg = get_mem_cgroup_from_mm(current->mm);
+	root = !memcg || !memcg->css.parent;
+	mem_cgroup_put(memcg);
+	return root;
+#else
+	return true;
+#endif
+}
+
+/*
+ * Fill @pages with HK_BLOCK_PAGES zeroed pages, each with one reference:
+ * from the pool if possible, else allocated now (a pool miss).
+ */
+static int hk_get_block(struct page **pages, bool use_pool)
+{
+	struct page *block = NULL;
+	unsigned long i;
+
+	if (use_pool)
+		block = hk_pool_take();
+	if (block) {
+		hk_stat_add(&hk_stats.pool_handout_pages, HK_BLOCK_PAGES);
+	} else {
+		block = alloc_pages(HK_SYNC_GFP | __GFP_NORETRY,
+				    HK_BLOCK_ORDER);
+		if (block)
+			hk_stat_add(&hk_stats.sync_fill_pages, HK_BLOCK_PAGES);
+	}
+
+	if (block) {
+		split_page(block, HK_BLOCK_ORDER);
+		for (i = 0; i < HK_BLOCK_PAGES; i++)
+			pages[i] = block + i;
+		return 0;
+	}
+
+	/* Fragmented memory: fall back to single pages. */
+	for (i = 0; i < HK_BLOCK_PAGES; i++) {
+		pages[i] = alloc_page(HK_SYNC_GFP | __GFP_RETRY_MAYFAIL);
+		if (!pages[i])
+			goto err_free;
+	}
+	hk_stat_add(&hk_stats.sync_fill_pages, HK_BLOCK_PAGES);
+	return 0;
+
+err_free:
+	while (i--)
+		put_page(pages[i]);
+	return -ENOMEM;
+}
+
+/* Map one block at @addr and drop the references @pages held. */
+static int hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
+			   struct page **pages)
+{
+	unsigned long num = HK_BLOCK_PAGES;
+	unsigned long i;
+	int ret;
+
+	ret = vm_insert_pages(vma, addr, pages, &num);
+	if (!ret && num)
+		ret = -EFAULT;
+
+	/* Mapped pages are now held by their PTEs; the rest are freed. */
+	for (i = 0; i < HK_BLOCK_PAGES; i++)
+		put_page(pages[i]);
+	return ret;
+}
+
+static int hk_populate(struct vm_area_struct *vma)
+{
+	pgprot_t prot = vma->vm_page_prot;
+	bool use_pool = hk_may_use_pool();
+	struct page **pages;
+	unsigned long addr;
+	int ret = 0;
+
+	pages = kmalloc_array(HK_BLOCK_PAGES, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+
+	/*
+	 * vm_insert_pages() uses vma->vm_page_prot.  The private protection
+	 * is read-only (copy on write); use the shared, writable one while
+	 * inserting.  mmap_region() recomputes vm_page_prot afterwards.
+	 */
+	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags | VM_SHARED);
+
+	for (addr = vma->vm_start; addr < vma->vm_end; addr += HK_BLOCK_SIZE) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		ret = hk_get_block(pages, use_pool);
+		if (ret)
+			break;
+		ret = hk_insert_block(vma, addr, pages);
+		if (ret)
+			break;
+		cond_resched();
+	}
+
+	vma->vm_page_prot = prot;
+	kfree(pages);
+	/* On error mmap_region() unmaps whatever was inserted. */
+	return ret;
+}
+
+int hk_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	unsigned long len = vma->vm_end - vma->vm_start;
+	int ret;
+
+	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EINVAL;
+	if (vma->vm_pgoff || !IS_ALIGNED(len, HK_BLOCK_SIZE))
+		return -EINVAL;
+
+	/* Linux 6.3+: vm_flags_mod(vma, VM_MIXEDMAP | ..., VM_MAYEXEC) */
+	vma->vm_flags |= VM_MIXEDMAP | VM_DONTEXPAND;
+	vma->vm_flags &= ~VM_MAYEXEC;
+	vma->vm_ops = &hk_vm_ops;
+
+	/* Read-only or PROT_NONE regions are filled lazily by hk_vm_fault. */
+	if (vma->vm_flags & VM_WRITE) {
+		ret = hk_populate(vma);
+		if (ret)
+			return ret;
+	}
+
+	hk_stat_add(&hk_stats.mmap_calls, 1);
+	hk_stat_add(&hk_stats.mmap_bytes, len);
+	return 0;
+}
+
+/*
+ * Place regions on a HK_BLOCK_SIZE boundary: ask for HK_BLOCK_SIZE more than
+ * needed and align the start up.  MAP_FIXED requests and requests that
+ * ->mmap will reject anyway are passed through unchanged.
+ */
+unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
+				   unsigned long len, unsigned long pgoff,
+				   unsigned long flags)
+{
+	unsigned long (*get_area)(struct file *file, unsigned long addr,
+				  unsigned long len, unsigned long pgoff,
+				  unsigned long flags);
+	unsigned long padded, ret;
+
+	get_area = current->mm->get_unmapped_area;
+	if ((flags & MAP_FIXED) || pgoff || !len ||
+	    !IS_ALIGNED(len, HK_BLOCK_SIZE))
+		return get_area(file, addr, len, pgoff, flags);
+
+	/* An aligned hint is honoured if that range is free. */
+	if (addr && IS_ALIGNED(addr, HK_BLOCK_SIZE)) {
+		ret = get_area(file, addr, len, pgoff, flags);
+		if (ret == addr)
+			return ret;
+	}
+
+	padded = len + HK_BLOCK_SIZE;
+	if (padded < len)
+		return -ENOMEM;
+	ret = get_area(file, 0, padded, pgoff, flags);
+	if (IS_ERR_VALUE(ret))
+		return ret;
+	return ALIGN(ret, HK_BLOCK_SIZE);
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hakmem - give pool pages back to the kernel under memory pressure.
+ *
+ * The shrinker is not memcg-aware: pool blocks are not charged to any memory
+ * cgroup, so only global reclaim (and drop_caches) shrinks the pool.
+ *
+ * The shrinker does not wake the refill thread: refills are demand driven
+ * (an mmap that leaves the pool below its low watermark), so after pressure
+ * the pool stays empty until it is used again, and even then the refill
+ * waits shrink_backoff_ms so that it does not immediately undo the reclaim.
+ */
+#include <linux/mm.h>
+#include <linux/shrinker.h>
+
+#include "internal.h"
+
+static unsigned long hk_shrink_count(struct shrinker *shrink,
+				     struct shrink_control *sc)
+{
+	unsigned long nr = hk_pool_zeroed_pages();
+
+	return nr ? nr : SHRINK_EMPTY;
+}
+
+static unsigned long hk_shrink_scan(struct shrinker *shrink,
+				    struct shrink_control *sc)
+{
+	unsigned long freed;
+
+	hk_pool_pause(READ_ONCE(hk_shrink_backoff_ms));
+	freed = hk_pool_release(sc->nr_to_scan);
+	hk_stat_add(&hk_stats.shrinker_released_pages, freed);
+	return freed ? freed : SHRINK_STOP;
+}
+
+static struct shrinker hk_shrinker = {
+	.count_objects	= hk_shrink_count,
+	.scan_objects	= hk_shrink_scan,
+	.seeks		= DEFAULT_SEEKS,
+};
+
+int hk_shrinker_init(void)
+{
+	return register_shrinker(&hk_shrinker, "hakmem-pool");
+}
+
+void hk_shrinker_exit(void)
+{
+	unregister_shrinker(&hk_shrinker);
+}

@@ -1,0 +1,1204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kselftests for /dev/hakmem (kmod/hakmem.ko).
+ *
+ * Run as root inside the test VM (qemu/run-vm.sh); the tests that need root
+ * or a cgroup v2 memory controller skip without them.  HK_TEST=<name> in
+ * the environment runs only the test of that name.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/hakmem.h>
+#include <linux/futex.h>
+#include <linux/loop.h>
+
+#include "kselftest_harness.h"
+
+#define SZ_2M		HAKMEM_SUPERSLAB_SIZE
+#define PAGE		4096UL
+#define STATS_DIR	"/sys/class/misc/hakmem/stats/"
+#define PARAM_DIR	"/sys/module/hakmem/parameters/"
+
+static int hk_open(void)
+{
+	return open(HAKMEM_DEVICE, O_RDWR | O_CLOEXEC);
+}
+
+static void *hk_map(int fd, size_t len)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+}
+
+/* Offset of the first non-zero byte, or -1 if [p, p+len) is all zero. */
+static long first_nonzero(const void *p, size_t len)
+{
+	const uint64_t *w = p;
+	size_t i, n = len / sizeof(*w);
+
+	for (i = 0; i < n; i++) {
+		if (w[i]) {
+			const unsigned char *b = (const unsigned char *)&w[i];
+			size_t j;
+
+			for (j = 0; j < sizeof(*w); j++)
+				if (b[j])
+					return i * sizeof(*w) + j;
+		}
+	}
+	return -1;
+}
+
+/* Offset of the first byte that is not @c, or -1. */
+static long first_not(const void *p, size_t len, unsigned char c)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != c)
+			return i;
+	return -1;
+}
+
+static int get_stats(int fd, struct hakmem_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	return ioctl(fd, HAKMEM_IOC_STATS, st);
+}
+
+static long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+static long long read_ll(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	return atoll(buf);
+}
+
+static int child_status(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (!WIFEXITED(status))
+		return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Wait up to @ms for the pool to hold at least @pages zeroed pages.  The
+ * refill thread only runs on demand (when an mmap finds the pool below its
+ * low watermark), so map and unmap a region now and then to create demand.
+ */
+static int wait_pool(int fd, unsigned long pages, int ms)
+{
+	struct hakmem_stats st;
+	int i;
+
+	for (i = 0; ms > 0; ms -= 20, i++) {
+		if (get_stats(fd, &st))
+			return -1;
+		if (st.pool_zeroed_pages >= pages)
+			return 0;
+		if (i % 25 == 0) {
+			void *p = hk_map(fd, SZ_2M);
+
+			if (p != MAP_FAILED)
+				munmap(p, SZ_2M);
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+/*
+ * The 6.1 harness runs the test body even after SKIP() in FIXTURE_SETUP, so
+ * skip from there by ending the test process the way the harness itself
+ * reports a skip (exit status 255).
+ */
+#define SKIP_FROM_SETUP(fmt, ...) SKIP(_exit(255), fmt, ##__VA_ARGS__)
+
+FIXTURE(hakmem) {
+	int fd;
+};
+
+FIXTURE_SETUP(hakmem)
+{
+	const char *only = getenv("HK_TEST");
+
+	self->fd = -1;
+	if (only && *only && strcmp(only, _metadata->name))
+		SKIP_FROM_SETUP("HK_TEST=%s", only);
+	self->fd = hk_open();
+	if (self->fd < 0 && errno == ENOENT)
+		SKIP_FROM_SETUP(HAKMEM_DEVICE " does not exist (module not loaded)");
+	ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(hakmem)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(hakmem, info)
+{
+	struct hakmem_info info;
+
+	memset(&info, 0, sizeof(info));
+	ASSERT_EQ(0, ioctl(self->fd, HAKMEM_IOC_INFO, &info));
+	EXPECT_EQ(HAKMEM_ABI_VERSION, info.abi_version);
+	EXPECT_EQ(SZ_2M, info.superslab_size);
+	EXPECT_EQ((unsigned long)sysconf(_SC_PAGESIZE), info.page_size);
+	EXPECT_LE(info.pool_low_bytes, info.pool_high_bytes);
+	EXPECT_LE(info.pool_high_bytes, info.pool_max_bytes);
+	EXPECT_EQ(0, info.flags);
+	TH_LOG("pool low/high/max %llu/%llu/%llu MiB, features %#llx",
+	       (unsigned long long)info.pool_low_bytes >> 20,
+	       (unsigned long long)info.pool_high_bytes >> 20,
+	       (unsigned long long)info.pool_max_bytes >> 20,
+	       (unsigned long long)info.features);
+}
+
+/* Size-versioned ioctls: older, newer and malformed callers. */
+TEST_F(hakmem, ioctl_sizes)
+{
+	struct {
+		struct hakmem_info info;
+		uint64_t newer[4];
+	} big;
+	struct hakmem_info info;
+	unsigned int cmd_big, cmd_small;
+
+	cmd_big = _IOWR(HAKMEM_IOC_MAGIC, 0x00, big);
+	cmd_small = _IOC(_IOC_READ | _IOC_WRITE, HAKMEM_IOC_MAGIC, 0x00, 8);
+
+	/* A newer caller whose extra fields are zero works ... */
+	memset(&big, 0, sizeof(big));
+	ASSERT_EQ(0, ioctl(self->fd, cmd_big, &big));
+	EXPECT_EQ(HAKMEM_ABI_VERSION, big.info.abi_version);
+	EXPECT_EQ(0, big.newer[0]);
+	/* ... and fails with E2BIG when it asks for something unknown. */
+	memset(&big, 0, sizeof(big));
+	big.newer[3] = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, cmd_big, &big));
+	EXPECT_EQ(E2BIG, errno);
+	/* Too small for the first version. */
+	memset(&info, 0, sizeof(info));
+	EXPECT_EQ(-1, ioctl(self->fd, cmd_small, &info));
+	EXPECT_EQ(EINVAL, errno);
+	/* Unknown flags. */
+	memset(&info, 0, sizeof(info));
+	info.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, HAKMEM_IOC_INFO, &info));
+	EXPECT_EQ(EINVAL, errno);
+	/* Bad pointers. */
+	EXPECT_EQ(-1, ioctl(self->fd, HAKMEM_IOC_INFO, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, HAKMEM_IOC_STATS, (void *)16));
+	EXPECT_EQ(EFAULT, errno);
+	/* Unknown command numbers and directions. */
+	EXPECT_EQ(-1, ioctl(self->fd, _IOWR(HAKMEM_IOC_MAGIC, 0x7f, info),
+			    &info));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, _IOR(HAKMEM_IOC_MAGIC, 0x00, info),
+			    &info));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
+TEST_F(hakmem, stats_count_mmap)
+{
+	struct hakmem_stats a, b;
+	char *p;
+
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+	p = hk_map(self->fd, 2 * SZ_2M);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	EXPECT_EQ(a.mmap_calls + 1, b.mmap_calls);
+	EXPECT_EQ(a.mmap_bytes + 2 * SZ_2M, b.mmap_bytes);
+	EXPECT_EQ(a.pool_handout_pages + a.sync_fill_pages + 2 * SZ_2M / PAGE,
+		  b.pool_handout_pages + b.sync_fill_pages);
+	EXPECT_EQ(b.mmap_calls, (unsigned long long)read_ll(STATS_DIR "mmap_calls"));
+	munmap(p, 2 * SZ_2M);
+}
+
+TEST_F(hakmem, fresh_region_is_zero_and_aligned)
+{
+	size_t len = 16 * SZ_2M;
+	char *p;
+
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	EXPECT_EQ(0, (uintptr_t)p % SZ_2M);
+	EXPECT_EQ(-1, first_nonzero(p, len));
+	memset(p, 0xff, len);
+	EXPECT_EQ(-1, first_not(p, len, 0xff));
+	EXPECT_EQ(0, munmap(p, len));
+}
+
+/* Memory dirtied by another process must never come back non-zero. */
+TEST_F_TIMEOUT(hakmem, zero_after_other_process_exits, 120)
+{
+	size_t len = 48 * SZ_2M;	/* more than the default pool */
+	int round;
+
+	for (round = 0; round < 3; round++) {
+		pid_t pid = fork();
+		char *p;
+
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			p = hk_map(self->fd, len);
+			if (p == MAP_FAILED)
+				_exit(1);
+			memset(p, 0xa5, len);
+			_exit(0);
+		}
+		ASSERT_EQ(0, child_status(pid));
+
+		p = hk_map(self->fd, len);
+		ASSERT_NE(MAP_FAILED, p);
+		EXPECT_EQ(-1, first_nonzero(p, len)) TH_LOG("round %d", round);
+		memset(p, 0x5a, len);
+		ASSERT_EQ(0, munmap(p, len));
+	}
+}
+
+/* A big region: more than the pool, so both hand-out paths are used. */
+TEST_F_TIMEOUT(hakmem, large_region, 120)
+{
+	size_t len = 256UL << 20;
+	struct hakmem_stats a, b;
+	char *p;
+
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap 256 MiB: %s", strerror(errno));
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	EXPECT_EQ(a.pool_handout_pages + a.sync_fill_pages + len / PAGE,
+		  b.pool_handout_pages + b.sync_fill_pages);
+	EXPECT_EQ(0, (uintptr_t)p % SZ_2M);
+	EXPECT_EQ(-1, first_nonzero(p, len));
+	p[len - 1] = 1;
+	EXPECT_EQ(0, munmap(p, len));
+}
+
+/* The whole point: first touches do not fault. */
+TEST_F(hakmem, no_minor_faults_on_first_touch)
+{
+	size_t len = 8 * SZ_2M, off;
+	long before, hk_faults, anon_faults;
+	char *p;
+
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	before = minflt();
+	for (off = 0; off < len; off += PAGE)
+		p[off] = 1;
+	hk_faults = minflt() - before;
+	munmap(p, len);
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	madvise(p, len, MADV_NOHUGEPAGE);
+	before = minflt();
+	for (off = 0; off < len; off += PAGE)
+		p[off] = 1;
+	anon_faults = minflt() - before;
+	munmap(p, len);
+
+	TH_LOG("first touch of %zu pages: hakmem %ld faults, anon %ld",
+	       len / PAGE, hk_faults, anon_faults);
+	EXPECT_LE(hk_faults, 4);
+}
+
+/* After fork the child's writes stay in the child. */
+TEST_F(hakmem, fork_cow_child_writes)
+{
+	size_t len = 2 * SZ_2M;
+	char *p;
+	pid_t pid;
+
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x11, len);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (first_not(p, len, 0x11) != -1)
+			_exit(1);
+		memset(p, 0x22, len);
+		if (first_not(p, len, 0x22) != -1)
+			_exit(2);
+		_exit(0);
+	}
+	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(-1, first_not(p, len, 0x11));
+	munmap(p, len);
+}
+
+/* After fork the parent's writes stay in the parent. */
+TEST_F(hakmem, fork_cow_parent_writes)
+{
+	size_t len = 2 * SZ_2M;
+	int go[2], done[2];
+	char c = 0, *p;
+	pid_t pid;
+
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x11, len);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(done));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (read(go[0], &c, 1) != 1)
+			_exit(3);
+		if (first_not(p, len, 0x11) != -1)
+			_exit(1);
+		memset(p, 0x44, len / 2);
+		if (write(done[1], &c, 1) != 1)
+			_exit(3);
+		_exit(first_not(p + len / 2, len / 2, 0x11) != -1 ? 2 : 0);
+	}
+	memset(p, 0x33, len);
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(1, read(done[0], &c, 1));
+	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(-1, first_not(p, len, 0x33));
+	munmap(p, len);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+}
+
+/* Access by other processes goes through GUP on our pages. */
+TEST_F(hakmem, process_vm_readv)
+{
+	size_t len = SZ_2M;
+	struct iovec local, remote;
+	int go[2], ready[2];
+	char *p, *buf, c = 0;
+	pid_t pid;
+
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	buf = malloc(len);
+	ASSERT_NE(NULL, buf);
+	memset(p, 0x66, len);
+
+	/* Our own memory. */
+	local.iov_base = buf;
+	local.iov_len = len;
+	remote.iov_base = p;
+	remote.iov_len = len;
+	ASSERT_EQ((ssize_t)len, process_vm_readv(getpid(), &local, 1,
+						 &remote, 1, 0));
+	EXPECT_EQ(-1, first_not(buf, len, 0x66));
+
+	/* A child's copy-on-write copy of it. */
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		memset(p, 0x77, len);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ((ssize_t)len, process_vm_readv(pid, &local, 1,
+						 &remote, 1, 0));
+	EXPECT_EQ(-1, first_not(buf, len, 0x77));
+	EXPECT_EQ(-1, first_not(p, len, 0x66));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	EXPECT_EQ(0, child_status(pid));
+	free(buf);
+	munmap(p, len);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+TEST_F(hakmem, proc_self_mem)
+{
+	size_t len = SZ_2M;
+	char buf[8192];
+	char *p;
+	int mem;
+
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x3c, len);
+	mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, mem);
+	ASSERT_EQ((ssize_t)sizeof(buf),
+		  pread(mem, buf, sizeof(buf), (off_t)(uintptr_t)(p + 12345)));
+	EXPECT_EQ(-1, first_not(buf, sizeof(buf), 0x3c));
+	memset(buf, 0xc3, sizeof(buf));
+	ASSERT_EQ((ssize_t)sizeof(buf),
+		  pwrite(mem, buf, sizeof(buf), (off_t)(uintptr_t)(p + 4096)));
+	EXPECT_EQ(-1, first_not(p + 4096, sizeof(buf), 0xc3));
+	EXPECT_EQ(0x3c, p[4095]);
+	EXPECT_EQ(0x3c, p[4096 + sizeof(buf)]);
+	close(mem);
+	munmap(p, len);
+}
+
+/* After MADV_DONTNEED the range reads as zero and can be written again. */
+TEST_F(hakmem, madv_dontneed_refaults_zero)
+{
+	size_t len = 2 * SZ_2M;
+	struct hakmem_stats a, b;
+	char *p;
+
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x5a, len);
+	ASSERT_EQ(0, madvise(p, SZ_2M, MADV_DONTNEED));
+	ASSERT_EQ(0, madvise(p + SZ_2M + 8 * PAGE, PAGE, MADV_DONTNEED));
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+
+	EXPECT_EQ(-1, first_nonzero(p, SZ_2M));
+	EXPECT_EQ(-1, first_not(p + SZ_2M, 8 * PAGE, 0x5a));
+	EXPECT_EQ(-1, first_nonzero(p + SZ_2M + 8 * PAGE, PAGE));
+	EXPECT_EQ(-1, first_not(p + SZ_2M + 9 * PAGE, SZ_2M - 9 * PAGE, 0x5a));
+
+	memset(p, 0x6b, SZ_2M);
+	EXPECT_EQ(-1, first_not(p, SZ_2M, 0x6b));
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	EXPECT_LT(a.fault_pages, b.fault_pages);
+	munmap(p, len);
+}
+
+TEST_F(hakmem, partial_munmap)
+{
+	size_t len = 3 * SZ_2M;
+	char *p, *q;
+	int i;
+
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < 3; i++)
+		memset(p + i * SZ_2M, 0x10 + i, SZ_2M);
+
+	ASSERT_EQ(0, munmap(p + SZ_2M, SZ_2M));
+	ASSERT_EQ(0, munmap(p + 5 * PAGE, PAGE));
+	EXPECT_EQ(-1, first_not(p, 5 * PAGE, 0x10));
+	EXPECT_EQ(-1, first_not(p + 6 * PAGE, SZ_2M - 6 * PAGE, 0x10));
+	EXPECT_EQ(-1, first_not(p + 2 * SZ_2M, SZ_2M, 0x12));
+
+	/* A new region may reuse the hole; it must be fresh and zero. */
+	q = mmap(p + SZ_2M, SZ_2M, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_FIXED, self->fd, 0);
+	ASSERT_EQ(p + SZ_2M, q);
+	EXPECT_EQ(-1, first_nonzero(q, SZ_2M));
+	EXPECT_EQ(0, munmap(p, len));
+}
+
+TEST_F(hakmem, mremap_move)
+{
+	size_t len = 2 * SZ_2M;
+	char *p, *target, *q;
+
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x7e, len);
+	target = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, target);
+
+	q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	ASSERT_EQ(target, q);
+	EXPECT_EQ(-1, first_not(q, len, 0x7e));
+	q[0] = 1;
+
+	/* Growing is refused (VM_DONTEXPAND). */
+	EXPECT_EQ(MAP_FAILED, mremap(q, len, 2 * len, MREMAP_MAYMOVE));
+	EXPECT_EQ(0, munmap(q, len));
+}
+
+TEST_F(hakmem, prot_none_then_mprotect)
+{
+	size_t len = SZ_2M;
+	char *p;
+
+	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, mprotect(p, len, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(-1, first_nonzero(p, len));
+	memset(p, 0x21, len);
+	EXPECT_EQ(-1, first_not(p, len, 0x21));
+	munmap(p, len);
+
+	p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, first_nonzero(p, len));
+	munmap(p, len);
+}
+
+TEST_F(hakmem, rejected_arguments)
+{
+	void *p;
+	int wfd;
+
+	errno = 0;
+	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+
+	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE,
+		 self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+
+	errno = 0;
+	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE,
+		 self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_TRUE(errno == EINVAL || errno == EPERM);
+
+	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd,
+		 SZ_2M);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+
+	p = mmap(NULL, SZ_2M + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		 self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+
+	p = mmap(NULL, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+
+	/* No way to make a region executable later either. */
+	p = hk_map(self->fd, SZ_2M);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, mprotect(p, SZ_2M, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+	munmap(p, SZ_2M);
+
+	/* A write-only descriptor cannot be mapped (generic VFS rule). */
+	wfd = open(HAKMEM_DEVICE, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, wfd);
+	p = hk_map(wfd, SZ_2M);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EACCES, errno);
+	close(wfd);
+}
+
+/* The differences from anonymous memory documented in kmod/README.md. */
+TEST_F(hakmem, documented_differences)
+{
+	int *p;
+
+	p = hk_map(self->fd, SZ_2M);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, madvise(p, SZ_2M, MADV_FREE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, madvise(p, SZ_2M, MADV_WIPEONFORK));
+	EXPECT_EQ(EINVAL, errno);
+	/* Shared futexes need page->mapping; private ones work. */
+	EXPECT_EQ(-1, syscall(SYS_futex, p, FUTEX_WAKE, 1, NULL, NULL, 0));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(0, syscall(SYS_futex, p, FUTEX_WAKE_PRIVATE, 1, NULL,
+			     NULL, 0));
+	munmap(p, SZ_2M);
+}
+
+/* ioctl()s the VFS handles itself before the driver sees them. */
+static int vfs_ioctl_cmd(unsigned int cmd)
+{
+	switch (cmd) {
+	case FIOCLEX: case FIONCLEX: case FIONBIO: case FIOASYNC:
+	case FIOQSIZE: case 0xc0045877 /* FIFREEZE */:
+	case 0xc0045878 /* FITHAW */: case 1 /* FIBMAP */:
+	case 2 /* FIGETBSZ */: case 0xc020660b /* FS_IOC_FIEMAP */:
+		return 1;
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(hakmem, garbage_ioctls, 120)
+{
+	static unsigned char buf[3 * 16384] __attribute__((aligned(64)));
+	unsigned int seed = (unsigned int)time(NULL);
+	struct hakmem_info info;
+	int i, ok = 0, errs = 0;
+
+	TH_LOG("seed %u", seed);
+	srandom(seed);
+	for (i = 0; i < 20000; i++) {
+		unsigned int cmd;
+		unsigned long arg;
+		size_t j;
+
+		switch (i % 4) {
+		case 0:		/* anything */
+			cmd = (unsigned int)random() ^ ((unsigned int)random() << 16);
+			break;
+		default:	/* our magic, any nr/dir/size */
+			cmd = _IOC(random() & 3, HAKMEM_IOC_MAGIC,
+				   random() & ((i & 8) ? 0xff : 3),
+				   random() & ((i & 16) ? 0x3fff : 0xff));
+			break;
+		}
+		if (vfs_ioctl_cmd(cmd))
+			continue;
+		switch (random() % 4) {
+		case 0:
+			arg = 0;
+			break;
+		case 1:
+			arg = (unsigned long)random() << (random() % 40);
+			break;
+		default:
+			for (j = 0; j < sizeof(buf) / 2; j += 8)
+				buf[random() % sizeof(buf)] = random() % 3 ?
+							      0 : random();
+			arg = (unsigned long)(buf + random() % 16384);
+			break;
+		}
+		if (ioctl(self->fd, cmd, arg) == 0)
+			ok++;
+		else if (errno == ENOTTY || errno == EINVAL ||
+			 errno == EFAULT || errno == E2BIG)
+			errs++;
+		else
+			ASSERT_TRUE(0) TH_LOG("cmd %#x arg %#lx: errno %d",
+					      cmd, arg, errno);
+	}
+	TH_LOG("%d accepted, %d rejected", ok, errs);
+	memset(&info, 0, sizeof(info));
+	ASSERT_EQ(0, ioctl(self->fd, HAKMEM_IOC_INFO, &info));
+	EXPECT_EQ(HAKMEM_ABI_VERSION, info.abi_version);
+}
+
+struct worker {
+	int fd;
+	unsigned int seed;
+	int iterations;
+	int failures;
+};
+
+static void *map_unmap_worker(void *arg)
+{
+	struct worker *w = arg;
+	int i;
+
+	for (i = 0; i < w->iterations; i++) {
+		size_t len = (1 + rand_r(&w->seed) % 4) * SZ_2M;
+		char *p = hk_map(w->fd, len);
+
+		if (p == MAP_FAILED || (uintptr_t)p % SZ_2M) {
+			w->failures++;
+			continue;
+		}
+		if (first_nonzero(p, len) != -1)
+			w->failures++;
+		memset(p, 0xee, len);
+		if (rand_r(&w->seed) % 2)
+			munmap(p + SZ_2M / 2, SZ_2M / 2);
+		munmap(p, len);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(hakmem, concurrent_threads, 240)
+{
+	struct worker w[4];
+	pthread_t t[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .fd = self->fd, .seed = i + 1,
+					.iterations = 40 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, map_unmap_worker,
+					    &w[i]));
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, w[i].failures) TH_LOG("thread %d", i);
+	}
+}
+
+TEST_F_TIMEOUT(hakmem, concurrent_processes, 240)
+{
+	pid_t pid[3];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (pid[i] == 0) {
+			struct worker w = { .seed = 100 + i, .iterations = 30 };
+
+			/* Half of them share the parent's file, half not. */
+			w.fd = i % 2 ? hk_open() : self->fd;
+			if (w.fd < 0)
+				_exit(2);
+			map_unmap_worker(&w);
+			_exit(w.failures ? 1 : 0);
+		}
+	}
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, child_status(pid[i])) TH_LOG("child %d", i);
+}
+
+struct chaos {
+	volatile int stop;
+	int fd;
+};
+
+/* Shrink the pool and change its limits (odd sizes too) in a loop. */
+static void *chaos_knobs(void *arg)
+{
+	static const char *const max[] = { "1", "3", "2", "5", "256" };
+	static const char *const low[] = { "0", "8", "64", "1", "8" };
+	static const char *const high[] = { "1", "32", "64", "3", "32" };
+	struct chaos *c = arg;
+	unsigned int i;
+
+	for (i = 0; !c->stop; i++) {
+		write_file(PARAM_DIR "pool_max_mb", max[i % 5]);
+		write_file(PARAM_DIR "pool_high_mb", high[(i / 2) % 5]);
+		write_file(PARAM_DIR "pool_low_mb", low[(i / 3) % 5]);
+		if (i % 4 == 0)
+			write_file("/proc/sys/vm/drop_caches", "2");
+		usleep(5000);
+	}
+	return NULL;
+}
+
+/* Map, check, fork and unmap while the pool is being shrunk and resized. */
+TEST_F_TIMEOUT(hakmem, chaos, 180)
+{
+	long long old_max, old_low, old_high;
+	struct worker w[3];
+	pthread_t knobs, t[3];
+	struct chaos c = { .fd = self->fd };
+	char buf[32];
+	pid_t pid;
+	int i;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	old_max = read_ll(PARAM_DIR "pool_max_mb");
+	old_low = read_ll(PARAM_DIR "pool_low_mb");
+	old_high = read_ll(PARAM_DIR "pool_high_mb");
+	ASSERT_LE(0, old_max);
+
+	ASSERT_EQ(0, pthread_create(&knobs, NULL, chaos_knobs, &c));
+	for (i = 0; i < 3; i++) {
+		w[i] = (struct worker){ .fd = self->fd, .seed = 7 * i + 3,
+					.iterations = 25 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, map_unmap_worker,
+					    &w[i]));
+	}
+	/* And a child doing the same from another mm. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct worker cw = { .fd = self->fd, .seed = 99,
+				     .iterations = 25 };
+
+		map_unmap_worker(&cw);
+		_exit(cw.failures ? 1 : 0);
+	}
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	EXPECT_EQ(0, child_status(pid));
+	c.stop = 1;
+	pthread_join(knobs, NULL);
+
+	snprintf(buf, sizeof(buf), "%lld", old_max);
+	write_file(PARAM_DIR "pool_max_mb", buf);
+	snprintf(buf, sizeof(buf), "%lld", old_high);
+	write_file(PARAM_DIR "pool_high_mb", buf);
+	snprintf(buf, sizeof(buf), "%lld", old_low);
+	write_file(PARAM_DIR "pool_low_mb", buf);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, w[i].failures) TH_LOG("thread %d", i);
+}
+
+/* The idle thread refills the pool, and mmap then takes from it. */
+TEST_F_TIMEOUT(hakmem, pool_refill_and_handout, 60)
+{
+	struct hakmem_info info;
+	struct hakmem_stats a, b;
+	unsigned long low;
+	char *p;
+
+	memset(&info, 0, sizeof(info));
+	ASSERT_EQ(0, ioctl(self->fd, HAKMEM_IOC_INFO, &info));
+	low = info.pool_low_bytes / PAGE;
+	if (!low)
+		SKIP(return, "pool disabled (pool_low_mb=0)");
+	ASSERT_EQ(0, wait_pool(self->fd, low, 30000))
+		TH_LOG("pool did not refill to the low watermark");
+
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+	p = hk_map(self->fd, SZ_2M);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	EXPECT_EQ(a.pool_handout_pages + SZ_2M / PAGE, b.pool_handout_pages);
+	EXPECT_EQ(-1, first_nonzero(p, SZ_2M));
+	munmap(p, SZ_2M);
+	EXPECT_LT(0, b.idle_zeroed_bytes);
+	TH_LOG("pool %llu pages, handed out %llu, sync %llu, idle zeroed %llu MiB (NT %llu MiB)",
+	       (unsigned long long)b.pool_zeroed_pages,
+	       (unsigned long long)b.pool_handout_pages,
+	       (unsigned long long)b.sync_fill_pages,
+	       (unsigned long long)b.idle_zeroed_bytes >> 20,
+	       (unsigned long long)b.idle_nt_zeroed_bytes >> 20);
+}
+
+/* drop_caches runs every shrinker, ours included. */
+TEST_F_TIMEOUT(hakmem, shrinker_releases_pool, 60)
+{
+	struct hakmem_stats a, b;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root for /proc/sys/vm/drop_caches");
+	if (wait_pool(self->fd, 1, 30000))
+		SKIP(return, "pool stays empty");
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "2"));
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	EXPECT_LT(a.shrinker_released_pages, b.shrinker_released_pages);
+	TH_LOG("released %llu pages, pool now %llu",
+	       (unsigned long long)(b.shrinker_released_pages -
+				    a.shrinker_released_pages),
+	       (unsigned long long)b.pool_zeroed_pages);
+}
+
+/* Lowering pool_max_mb at run time gives the excess back at once. */
+TEST_F_TIMEOUT(hakmem, params_resize_pool, 60)
+{
+	struct hakmem_stats st;
+	struct hakmem_info info;
+	long long old_max;
+	int ret;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	old_max = read_ll(PARAM_DIR "pool_max_mb");
+	ASSERT_LT(2, old_max);
+	if (wait_pool(self->fd, 2 * SZ_2M / PAGE, 30000))
+		SKIP(return, "pool did not fill");
+
+	ASSERT_EQ(0, write_file(PARAM_DIR "pool_max_mb", "2"));
+	ret = get_stats(self->fd, &st);
+	memset(&info, 0, sizeof(info));
+	ret |= ioctl(self->fd, HAKMEM_IOC_INFO, &info);
+	{
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "%lld", old_max);
+		ASSERT_EQ(0, write_file(PARAM_DIR "pool_max_mb", buf));
+	}
+	ASSERT_EQ(0, ret);
+	EXPECT_GE(SZ_2M / PAGE, st.pool_zeroed_pages);
+	EXPECT_EQ(SZ_2M, info.pool_max_bytes);
+	EXPECT_GE(SZ_2M, info.pool_high_bytes);
+	EXPECT_EQ(0, wait_pool(self->fd, 2 * SZ_2M / PAGE, 30000));
+}
+
+/*
+ * With memcg_strict, a task in a child memory cgroup gets charged for every
+ * page it maps (__GFP_ACCOUNT), and uncharged again at munmap.
+ */
+TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
+{
+	const char *cg = "/sys/fs/cgroup/hakmem-test";
+	char path[256], pidbuf[32];
+	size_t len = 16 * SZ_2M;
+	long long before, mapped, after;
+	int ready[2], go[2];
+	char c = 0;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
+	    write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+		SKIP(return, "no cgroup v2 memory controller");
+	if (mkdir(cg, 0755) && errno != EEXIST)
+		SKIP(return, "cannot create %s", cg);
+	ASSERT_EQ(0, write_file(PARAM_DIR "memcg_strict", "1"));
+
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *p;
+
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		p = hk_map(self->fd, len);
+		if (p == MAP_FAILED)
+			_exit(2);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		munmap(p, len);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	ASSERT_EQ(0, write_file(path, pidbuf));
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+
+	before = read_ll(path);
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	mapped = read_ll(path);
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	after = read_ll(path);
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	EXPECT_EQ(0, child_status(pid));
+
+	write_file(PARAM_DIR "memcg_strict", "0");
+	rmdir(cg);
+	TH_LOG("memory.current: before %lld, mapped %lld, after %lld",
+	       before, mapped, after);
+	EXPECT_LE(before + (long long)len, mapped);
+	EXPECT_GE(before + (long long)len / 4, after);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
+/* /dev/hakmem is usable by unprivileged users (mode 0666). */
+TEST_F(hakmem, unprivileged_user)
+{
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to switch users");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *p;
+		int fd;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(3);
+		fd = hk_open();
+		if (fd < 0)
+			_exit(1);
+		p = hk_map(fd, SZ_2M);
+		if (p == MAP_FAILED || first_nonzero(p, SZ_2M) != -1)
+			_exit(2);
+		_exit(0);
+	}
+	EXPECT_EQ(0, child_status(pid));
+}
+
+/* O_DIRECT I/O straight into and out of a region (GUP pins our pages). */
+TEST_F_TIMEOUT(hakmem, o_direct_block_device, 60)
+{
+	const char *img = "/tmp/hakmem-loop.img";
+	struct loop_config cfg;
+	char dev[64], *p;
+	int ctl, back, loop, bfd, n;
+	unsigned char c;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		SKIP(return, "no loop device support");
+	back = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, back);
+	p = hk_map(self->fd, 2 * SZ_2M);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x9d, 2 * SZ_2M);
+	ASSERT_EQ((ssize_t)(2 * SZ_2M), write(back, p, 2 * SZ_2M));
+	ASSERT_EQ(0, munmap(p, 2 * SZ_2M));
+
+	n = ioctl(ctl, LOOP_CTL_GET_FREE);
+	ASSERT_LE(0, n);
+	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+	loop = open(dev, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, loop) TH_LOG("%s: %s", dev, strerror(errno));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.fd = back;
+	ASSERT_EQ(0, ioctl(loop, LOOP_CONFIGURE, &cfg));
+	bfd = open(dev, O_RDWR | O_DIRECT | O_CLOEXEC);
+	ASSERT_LE(0, bfd);
+
+	/* Read into a region nobody has touched yet ... */
+	p = hk_map(self->fd, 2 * SZ_2M);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ((ssize_t)SZ_2M, pread(bfd, p, SZ_2M, 0));
+	EXPECT_EQ(-1, first_not(p, SZ_2M, 0x9d));
+	EXPECT_EQ(-1, first_nonzero(p + SZ_2M, SZ_2M));
+	/* ... and write out of it. */
+	memset(p + SZ_2M, 0x4e, SZ_2M);
+	ASSERT_EQ((ssize_t)SZ_2M, pwrite(bfd, p + SZ_2M, SZ_2M, 0));
+	ASSERT_EQ(0, fsync(bfd));
+	ASSERT_EQ(1, pread(back, &c, 1, SZ_2M - 1));
+	EXPECT_EQ(0x4e, c);
+	/* After fork the child reads into its own copy only. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(pread(bfd, p, SZ_2M, 0) == (ssize_t)SZ_2M &&
+		      first_not(p, SZ_2M, 0x4e) == -1 ? 0 : 1);
+	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(-1, first_not(p, SZ_2M, 0x9d));
+	ASSERT_EQ((ssize_t)SZ_2M, pread(bfd, p, SZ_2M, 0));
+	EXPECT_EQ(-1, first_not(p, 2 * SZ_2M, 0x4e));
+
+	munmap(p, 2 * SZ_2M);
+	close(bfd);
+	EXPECT_EQ(0, ioctl(loop, LOOP_CLR_FD, 0));
+	close(loop);
+	close(ctl);
+	close(back);
+	unlink(img);
+}
+
+static long long meminfo_kb(const char *key)
+{
+	char line[256];
+	long long val = -1;
+	size_t klen = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = atoll(line + klen + 1);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+/*
+ * Real memory pressure must take the pool back rather than OOM-kill: with a
+ * 128 MiB pool, a child populates more anonymous memory than MemAvailable
+ * (which does not count the pool); that only fits if reclaim runs our
+ * shrinker.
+ */
+TEST_F_TIMEOUT(hakmem, pressure_reclaims_pool, 180)
+{
+	struct hakmem_stats a, b;
+	long long avail, want, old_low, old_high;
+	char buf[32];
+	int filled, status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	if (meminfo_kb("MemTotal") > 4LL << 20)
+		SKIP(return, "meant for small test VMs (<= 4 GiB)");
+	old_low = read_ll(PARAM_DIR "pool_low_mb");
+	old_high = read_ll(PARAM_DIR "pool_high_mb");
+	ASSERT_LE(0, old_low);
+	ASSERT_LE(0, old_high);
+	ASSERT_EQ(0, write_file(PARAM_DIR "pool_high_mb", "128"));
+	ASSERT_EQ(0, write_file(PARAM_DIR "pool_low_mb", "128"));
+	filled = wait_pool(self->fd, (96 << 20) / PAGE, 90000);
+
+	status = -1;
+	if (!filled && !get_stats(self->fd, &a)) {
+		avail = meminfo_kb("MemAvailable") * 1024;
+		want = avail + (long long)a.pool_zeroed_pages * PAGE / 2;
+		TH_LOG("MemAvailable %lld MiB, pool %llu MiB, populating %lld MiB",
+		       avail >> 20,
+		       (unsigned long long)a.pool_zeroed_pages * PAGE >> 20,
+		       want >> 20);
+		/* No refill while the child holds the memory. */
+		write_file(PARAM_DIR "pool_low_mb", "0");
+		pid = fork();
+		if (pid == 0) {
+			char *m = mmap(NULL, want, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS |
+				       MAP_POPULATE, -1, 0);
+
+			_exit(m == MAP_FAILED ? 1 : 0);
+		}
+		status = pid > 0 ? child_status(pid) : -1;
+	}
+
+	snprintf(buf, sizeof(buf), "%lld", old_high);
+	write_file(PARAM_DIR "pool_high_mb", buf);
+	snprintf(buf, sizeof(buf), "%lld", old_low);
+	write_file(PARAM_DIR "pool_low_mb", buf);
+
+	ASSERT_EQ(0, filled) TH_LOG("pool did not fill to 96 MiB");
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	EXPECT_LT(a.shrinker_released_pages, b.shrinker_released_pages);
+	TH_LOG("shrinker released %llu pages",
+	       (unsigned long long)(b.shrinker_released_pages -
+				    a.shrinker_released_pages));
+}
+
+TEST_HARNESS_MAIN

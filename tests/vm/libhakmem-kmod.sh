@@ -1,0 +1,66 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Runs inside the test VM, with hakmem.ko loaded: libhakmem on the kmod
+# backing.  The conformance and stress tests must pass on /dev/hakmem
+# regions, the library must really be using the device, and first touches
+# of fresh heap must not fault.  @BUILD@ is the host's build directory,
+# where qemu/userland.sh put the binaries.  Prints TAP; exits 1 on failure.
+build=@BUILD@
+lib=$build/libhakmem.so
+stats=/sys/class/misc/hakmem/stats
+n=0 failed=0
+
+check() {	# check NAME COMMAND...: one TAP line
+	name=$1
+	shift
+	n=$((n + 1))
+	if out=$("$@" 2>&1); then
+		echo "$out" | tail -n 1 | sed 's/^/# /'
+		echo "ok $n $name"
+	else
+		echo "$out" | tail -n 5 | sed 's/^/# /'
+		echo "not ok $n $name"
+		failed=$((failed + 1))
+	fi
+}
+
+kmod() {	# kmod COMMAND...: run with libhakmem on the kmod backing
+	env LD_PRELOAD="$lib" HAKMEM_BACKING=kmod "$@"
+}
+
+uses_device() {
+	before=$(cat $stats/mmap_calls)
+	kmod HAKMEM_STATS=1 "$build/tests/stress" random 5 2>&1 | grep -q "backing kmod" ||
+		{ echo "HAKMEM_STATS does not say 'backing kmod'"; return 1; }
+	after=$(cat $stats/mmap_calls)
+	[ "$after" -gt "$before" ] || { echo "mmap_calls stayed at $before"; return 1; }
+}
+
+# 32 MiB of fresh small objects: on anonymous memory the touching thread
+# takes a fault per 4 KiB page; from pre-mapped regions it must take at
+# least 16 times fewer (the target is about one per 2 MiB SuperSlab).
+touch_faults() {	# touch_faults BACKING: faults of the touching thread
+	env LD_PRELOAD="$lib" HAKMEM_BACKING="$1" "$build/bench/fresh-touch" mib=32 |
+		sed -n 's/.*thread_minflt=\([0-9]*\).*/\1/p'
+}
+
+first_touch_faults() {
+	anon=$(touch_faults mmap)
+	dev=$(touch_faults kmod)
+	echo "fresh-touch 32 MiB, faults on the touching thread: mmap $anon, kmod $dev"
+	[ -n "$anon" ] && [ -n "$dev" ] && [ $((dev * 16)) -le "$anon" ]
+}
+
+echo "TAP version 13"
+check "libhakmem uses /dev/hakmem" uses_device
+check "first touch of fresh heap faults 16x less than anonymous memory" first_touch_faults
+for g in identity align zero realloc calloc-dirty trim double-free invalid-free-stack; do
+	check "conformance $g on kmod" kmod "$build/tests/conformance" "$g"
+done
+for t in random xthread churn fork; do
+	check "stress $t on kmod" kmod "$build/tests/stress" "$t" 20
+done
+echo "1..$n"
+echo "# libhakmem on kmod: $((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]

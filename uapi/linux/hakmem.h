@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * hakmem.h - user-space ABI of the hakmem pre-zeroed memory device
+ *
+ * /dev/hakmem hands out regions of pre-zeroed memory:
+ *
+ *	fd = open("/dev/hakmem", O_RDWR | O_CLOEXEC);
+ *	p = mmap(NULL, n * HAKMEM_SUPERSLAB_SIZE, PROT_READ | PROT_WRITE,
+ *		 MAP_PRIVATE, fd, 0);
+ *
+ * The region is aligned to HAKMEM_SUPERSLAB_SIZE and fully populated with
+ * zeroed, writable pages, so first writes do not fault.  Only MAP_PRIVATE is
+ * accepted; MAP_SHARED, PROT_EXEC, a non-zero offset or a length that is not a
+ * multiple of HAKMEM_SUPERSLAB_SIZE fail with EINVAL (PROT_EXEC may also fail
+ * with EPERM when /dev is mounted noexec).
+ *
+ * Ioctls are versioned by size: every argument struct starts with a __u32
+ * "flags" word that must be zero, and user space must zero-initialise the
+ * whole struct before each call.  The kernel accepts any size between
+ * the *_SIZE_VER0 value and PAGE_SIZE: a larger struct must have zeroes
+ * beyond the part the kernel knows (else E2BIG), a smaller one receives only
+ * the fields it has room for.
+ */
+#ifndef _UAPI_LINUX_HAKMEM_H
+#define _UAPI_LINUX_HAKMEM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define HAKMEM_ABI_VERSION	1
+#define HAKMEM_DEVICE		"/dev/hakmem"
+#define HAKMEM_SUPERSLAB_SIZE	(2UL * 1024 * 1024)
+
+#define HAKMEM_IOC_MAGIC	0xB8
+
+/* hakmem_info.features */
+#define HAKMEM_FEAT_NT_ZERO	(1ULL << 0) /* idle zeroing uses NT stores */
+#define HAKMEM_FEAT_INIT_ON_ALLOC (1ULL << 1) /* page allocator zeroes */
+#define HAKMEM_FEAT_MEMCG_STRICT (1ULL << 2) /* non-root memcg bypasses pool */
+
+struct hakmem_info {
+	__u32 flags;		/* in: must be 0 */
+	__u32 abi_version;	/* out: HAKMEM_ABI_VERSION */
+	__u64 superslab_size;	/* out: mapping granule and alignment */
+	__u64 page_size;	/* out: PAGE_SIZE */
+	__u64 pool_max_bytes;	/* out: hard cap of the pre-zeroed pool */
+	__u64 pool_low_bytes;	/* out: refill starts below this */
+	__u64 pool_high_bytes;	/* out: refill stops at this */
+	__u64 features;		/* out: HAKMEM_FEAT_* */
+};
+
+#define HAKMEM_INFO_SIZE_VER0	56
+
+struct hakmem_stats {
+	__u32 flags;			/* in: must be 0 */
+	__u32 __pad;			/* out: 0 */
+	__u64 pool_zeroed_pages;	/* pages zeroed and ready in the pool */
+	__u64 pool_dirty_pages;		/* pages held by the pool, not zero yet */
+	__u64 pool_handout_pages;	/* pages mapped straight from the pool */
+	__u64 sync_fill_pages;		/* pages allocated at mmap (pool miss) */
+	__u64 fault_pages;		/* pages supplied by the fault handler */
+	__u64 idle_zeroed_bytes;	/* bytes zeroed by the idle thread */
+	__u64 idle_nt_zeroed_bytes;	/* ... of which with NT stores */
+	__u64 shrinker_released_pages;	/* pool pages given back to the kernel */
+	__u64 mmap_calls;		/* successful mmap() calls */
+	__u64 mmap_bytes;		/* bytes mapped by them */
+};
+
+#define HAKMEM_STATS_SIZE_VER0	88
+
+#define HAKMEM_IOC_INFO		_IOWR(HAKMEM_IOC_MAGIC, 0x00, struct hakmem_info)
+#define HAKMEM_IOC_STATS	_IOWR(HAKMEM_IOC_MAGIC, 0x01, struct hakmem_stats)
+
+#endif /* _UAPI_LINUX_HAKMEM_H */
