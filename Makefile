@@ -4,7 +4,8 @@
 #   make test       every test: unit, conformance, stress, real programs, and
 #                   the module's kselftests in a QEMU VM (make test-vm alone)
 #   make bench      allocator benchmarks against glibc, mimalloc, jemalloc, tcmalloc
-#   make demo       the main job: the benchmark comparison, fewer repetitions
+#   make demo       the main job: hakmem.ko's effect on fresh-memory workloads,
+#                   in the test VM (module built by DKMS) and natively, with charts
 #   make install    install the library, header, pkg-config file and wrapper
 #
 # Each folder owns a fragment (*.mk) included below; all outputs go to $(BUILD).
@@ -20,7 +21,7 @@ HK_CFLAGS := -std=gnu11 $(WARN) -pthread
 LIB_SO  := $(BUILD)/libhakmem.so
 LIB_A   := $(BUILD)/libhakmem.a
 
-.PHONY: all test bench demo install uninstall clean
+.PHONY: all test bench demo demo-run install uninstall clean
 all: lib module
 
 include libhakmem/libhakmem.mk
@@ -29,8 +30,12 @@ include tests/tests.mk
 include bench/bench.mk
 
 demo:
-	@scripts/install-deps.sh bench
-	@$(MAKE) --no-print-directory bench BENCH_REPS=3
+	@scripts/install-deps.sh demo
+	@$(MAKE) --no-print-directory lib bench-build dkms-install
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run:
+	scripts/demo $(BUILD) $(DKMS_KO) $(VMLINUZ)
 
 clean:
 	rm -rf $(BUILD)

@@ -4,28 +4,31 @@
 # POSIX sh and awk only, so that it runs in the test VM's busybox as well
 # as on the host.
 #
-#   bench/demo.sh [-r REPS] [-s SCALE] [-o RESULTS.tsv] -b BENCH_DIR CONFIG...
+#   bench/demo.sh [-r REPS] [-s SCALE] [-p PAUSE] [-o RESULTS.tsv] -b BENCH_DIR CONFIG...
 #
 # CONFIG is NAME=PRELOAD[,VAR=VALUE...]: PRELOAD is the library to preload
 # (empty for glibc), VAR=VALUE pairs go to the environment, e.g.
 #   glibc=  hakmem/kmod=/lib/libhakmem.so,HAKMEM_BACKING=kmod
 # SCALE (percent, default 100) shrinks every workload, for slow machines
-# such as a TCG virtual machine.  The table goes to stdout; RESULTS.tsv
+# such as a TCG virtual machine.  PAUSE seconds of idle time (default 0)
+# precede every run, for idle-time work to catch up as it would between
+# bursts of a real workload.  The table goes to stdout; RESULTS.tsv
 # gets one line of medians per workload and configuration.
 set -eu
 
-reps=3 scale=100 out="" bench=""
-while getopts r:s:o:b: opt; do
+reps=3 scale=100 pause=0 out="" bench=""
+while getopts r:s:p:o:b: opt; do
 	case $opt in
 	r) reps=$OPTARG ;;
 	s) scale=$OPTARG ;;
+	p) pause=$OPTARG ;;
 	o) out=$OPTARG ;;
 	b) bench=$OPTARG ;;
-	*) sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,19s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ -n "$bench" ] && [ $# -gt 0 ] || { sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+[ -n "$bench" ] && [ $# -gt 0 ] || { sed -n '2,19s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 # workload name, binary, arguments at 100% scale (the scaled one first).
 workloads() {
@@ -61,6 +64,7 @@ workloads | while read -r name binary args; do
 	r=1
 	while [ "$r" -le "$reps" ]; do
 		for config in "$@"; do
+			sleep "$pause"
 			# shellcheck disable=SC2086 # $args is a list of NAME=VALUE words
 			line=$(run "$config" "$bench/$binary" $args)
 			echo "$name ${config%%=*} $line" >>"$raw"

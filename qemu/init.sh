@@ -56,8 +56,10 @@ echo "HAKMEM-VM: kernel $(uname -r), $(nproc) cpus, cmdline: $(cat /proc/cmdline
 for m in /modules/*.ko; do
 	[ -e "$m" ] && insmod "$m"
 done
-# Explicit parameters exercise the load-time parameter path.
-if ! insmod /hakmem.ko pool_low_mb=8 pool_high_mb=32 pool_max_mb=256; then
+# Explicit parameters exercise the load-time parameter path; HK_POOL_*_MB
+# on the kernel command line override them (the demo wants a bigger pool).
+if ! insmod /hakmem.ko pool_low_mb="${HK_POOL_LOW_MB:-8}" \
+		pool_high_mb="${HK_POOL_HIGH_MB:-32}" pool_max_mb="${HK_POOL_MAX_MB:-256}"; then
 	fail="$fail insmod"
 	finish
 fi

@@ -1,35 +1,36 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Copy dynamically linked programs and libraries into a VM root, with every
-# shared library they load, at the same absolute paths as on the host:
-#   qemu/userland.sh ROOT FILE...
-# FILE may also be a directory: its executables are copied (not recursed).
+# Put dynamically linked programs and libraries into a VM root:
+#   qemu/userland.sh ROOT DIR FILE...
+# Each FILE goes to ROOT/DIR/ (a directory FILE: its executables, to
+# ROOT/DIR/<its name>/); every shared library they load goes to ROOT at
+# the same absolute path as on the host, where the VM's ld.so looks.
 set -eu
-root=$1
-shift
+root=$1 dir=$2
+shift 2
 
-copy() {	# copy PATH to ROOT/PATH, following a symlink to its target too
-	src=$1
-	[ -e "$root$src" ] && return 0
-	mkdir -p "$root$(dirname "$src")"
-	cp -L "$src" "$root$src"
+deps() {	# copy the shared libraries FILE loads
+	ldd "$1" 2>/dev/null | awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }' |
+		while read -r lib; do
+			[ -e "$root$lib" ] && continue
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+}
+
+put() {		# put FILE DEST: copy FILE and its libraries
+	mkdir -p "$(dirname "$2")"
+	cp -L "$1" "$2"
+	deps "$1"
 }
 
 for arg in "$@"; do
 	if [ -d "$arg" ]; then
 		for f in "$arg"/*; do
-			[ -f "$f" ] && [ -x "$f" ] && echo "$f"
+			[ -f "$f" ] && [ -x "$f" ] && put "$f" "$root$dir/$(basename "$arg")/$(basename "$f")"
 		done
 	else
-		echo "$arg"
+		put "$arg" "$root$dir/$(basename "$arg")"
 	fi
-done | while read -r f; do
-	f=$(readlink -f "$f")
-	copy "$f"
-	# ldd prints "name => /path (addr)" and "/lib64/ld-linux... (addr)".
-	ldd "$f" 2>/dev/null | awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }' |
-		while read -r lib; do
-			copy "$lib"
-		done
 done

@@ -49,15 +49,15 @@ test-unit: $(UNIT_PLAIN) $(UNIT_ASAN)
 # libhakmem's tests in the VM, on the kmod backing: the script and the
 # dynamic binaries it runs, with their shared libraries (qemu/userland.sh).
 VM_LIB_OVERLAY := $(BUILD)/vm/libhakmem-overlay
-VM_LIB_BINS := $(LIB_SO) $(BUILD)/tests/conformance $(BUILD)/tests/stress $(BUILD)/bench/fresh-touch
+VM_LIB_BINS := $(LIB_SO) $(BUILD)/tests/conformance $(BUILD)/tests/stress \
+	$(BUILD)/bench/fresh-touch
 export VM_OVERLAYS := $(abspath $(VM_LIB_OVERLAY))
 
 $(VM_LIB_OVERLAY)/tests/libhakmem-kmod: tests/vm/libhakmem-kmod.sh qemu/userland.sh $(VM_LIB_BINS)
 	rm -rf $(VM_LIB_OVERLAY)
 	mkdir -p $(@D)
-	qemu/userland.sh $(VM_LIB_OVERLAY) $(abspath $(VM_LIB_BINS))
-	sed 's|@BUILD@|$(abspath $(BUILD))|' $< > $@
-	chmod +x $@
+	qemu/userland.sh $(VM_LIB_OVERLAY) /opt/hakmem $(VM_LIB_BINS)
+	cp $< $@
 
 test-vm: $(VM_LIB_OVERLAY)/tests/libhakmem-kmod
 

@@ -4,10 +4,10 @@
 # Runs inside the test VM, with hakmem.ko loaded: libhakmem on the kmod
 # backing.  The conformance and stress tests must pass on /dev/hakmem
 # regions, the library must really be using the device, and first touches
-# of fresh heap must not fault.  @BUILD@ is the host's build directory,
-# where qemu/userland.sh put the binaries.  Prints TAP; exits 1 on failure.
-build=@BUILD@
-lib=$build/libhakmem.so
+# of fresh heap must not fault.  qemu/userland.sh put the binaries in
+# /opt/hakmem.  Prints TAP; exits 1 on failure.
+dir=/opt/hakmem
+lib=$dir/libhakmem.so
 stats=/sys/class/misc/hakmem/stats
 n=0 failed=0
 
@@ -31,17 +31,20 @@ kmod() {	# kmod COMMAND...: run with libhakmem on the kmod backing
 
 uses_device() {
 	before=$(cat $stats/mmap_calls)
-	kmod HAKMEM_STATS=1 "$build/tests/stress" random 5 2>&1 | grep -q "backing kmod" ||
+	kmod HAKMEM_STATS=1 "$dir/stress" random 5 2>&1 | grep -q "backing kmod" ||
 		{ echo "HAKMEM_STATS does not say 'backing kmod'"; return 1; }
 	after=$(cat $stats/mmap_calls)
 	[ "$after" -gt "$before" ] || { echo "mmap_calls stayed at $before"; return 1; }
 }
 
-# 32 MiB of fresh small objects: on anonymous memory the touching thread
-# takes a fault per 4 KiB page; from pre-mapped regions it must take at
-# least 16 times fewer (the target is about one per 2 MiB SuperSlab).
+# 32 MiB of fresh small objects.  Faulting in 4 KiB pages would take 8192
+# faults; from pre-mapped regions the touching thread must take fewer than
+# 16 per 2 MiB SuperSlab (256).  (The anonymous run is printed for
+# comparison only: with THP "always", Debian's default, the kernel maps
+# each 2 MiB-aligned SuperSlab with one huge-page fault, zeroing 2 MiB on
+# the touching thread instead.)
 touch_faults() {	# touch_faults BACKING: faults of the touching thread
-	env LD_PRELOAD="$lib" HAKMEM_BACKING="$1" "$build/bench/fresh-touch" mib=32 |
+	env LD_PRELOAD="$lib" HAKMEM_BACKING="$1" "$dir/fresh-touch" mib=32 |
 		sed -n 's/.*thread_minflt=\([0-9]*\).*/\1/p'
 }
 
@@ -49,17 +52,17 @@ first_touch_faults() {
 	anon=$(touch_faults mmap)
 	dev=$(touch_faults kmod)
 	echo "fresh-touch 32 MiB, faults on the touching thread: mmap $anon, kmod $dev"
-	[ -n "$anon" ] && [ -n "$dev" ] && [ $((dev * 16)) -le "$anon" ]
+	[ -n "$dev" ] && [ "$dev" -lt 256 ]
 }
 
 echo "TAP version 13"
 check "libhakmem uses /dev/hakmem" uses_device
-check "first touch of fresh heap faults 16x less than anonymous memory" first_touch_faults
+check "first touch of fresh heap: under 16 faults per 2 MiB" first_touch_faults
 for g in identity align zero realloc calloc-dirty trim double-free invalid-free-stack; do
-	check "conformance $g on kmod" kmod "$build/tests/conformance" "$g"
+	check "conformance $g on kmod" kmod "$dir/conformance" "$g"
 done
 for t in random xthread churn fork; do
-	check "stress $t on kmod" kmod "$build/tests/stress" "$t" 20
+	check "stress $t on kmod" kmod "$dir/stress" "$t" 20
 done
 echo "1..$n"
 echo "# libhakmem on kmod: $((n - failed)) passed, $failed failed"
