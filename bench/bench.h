@@ -100,6 +100,17 @@ static inline void bench_fill(void *p, size_t size, unsigned char tag)
 	bench_escape(p);
 }
 
+/*
+ * Fault in a buffer the benchmark needs before its timed region.  A plain
+ * malloc + memset(0) would not do: the compiler may turn the pair into
+ * calloc, which on fresh memory touches nothing.
+ */
+static inline void bench_prefault(void *p, size_t size)
+{
+	for (size_t off = 0; off < size; off += 4096)
+		((volatile unsigned char *)p)[off] = 0;
+}
+
 static inline void *bench_xmalloc(size_t size)
 {
 	void *p = malloc(size);

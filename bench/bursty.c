@@ -38,7 +38,8 @@ int main(int argc, char **argv)
 	n = bench_fresh_count((size_t)mib << 20, (uint64_t)seed);
 	obj = bench_xmalloc(n * sizeof(*obj));
 	live = bench_xmalloc((n / (size_t)keep + 1) * (size_t)bursts * sizeof(*live));
-	memset(obj, 0, n * sizeof(*obj));
+	bench_prefault(obj, n * sizeof(*obj));
+	bench_prefault(live, (n / (size_t)keep + 1) * (size_t)bursts * sizeof(*live));
 
 	bench_start();
 	for (long b = 0; b < bursts; b++) {

@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 	/* The pointer array is allocated and pre-faulted outside the timed region. */
 	n = bench_fresh_count((size_t)mib << 20, (uint64_t)seed);
 	obj = bench_xmalloc(n * sizeof(*obj));
-	memset(obj, 0, n * sizeof(*obj));
+	bench_prefault(obj, n * sizeof(*obj));
 
 	t0 = bench_start();
 	bench_fresh_round(obj, n, (uint64_t)seed);
