@@ -65,15 +65,18 @@ VM_OVERLAYS ?=
 # Extra modules for the VM (loop.ko for the O_DIRECT test, when present).
 KM_VM_EXTRA_KO	= $(wildcard /lib/modules/$(KVER)/kernel/drivers/block/loop.ko)
 
-.PHONY: module kselftest test-vm kmod-checkpatch vm-deps km-module km-test-vm dkms-install \
+.PHONY: module kselftest test-vm kmod-checkpatch kmod-deps vm-deps km-module km-test-vm dkms-install \
 	km-dkms-install
+
+kmod-deps:
+	$(KM_TOP)/scripts/install-deps.sh kmod
 
 vm-deps:
 	$(KM_TOP)/scripts/install-deps.sh vm
 
 # Dependencies first, in a separate make so that KVER is computed after
 # the headers exist.
-module: vm-deps
+module: kmod-deps
 	+$(MAKE) -f $(KM_VM_MK) BUILD="$(BUILD)" CC="$(CC)" km-module
 
 test-vm: vm-deps
@@ -124,7 +127,7 @@ KM_VERSION	:= $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(KM_TOP)/kmod/d
 KM_DKMS_SRC	:= /usr/src/hakmem-$(KM_VERSION)
 DKMS_KO		= /var/lib/dkms/hakmem/$(KM_VERSION)/$(KVER)/$(shell uname -m)/module/hakmem.ko
 
-dkms-install: vm-deps
+dkms-install: kmod-deps
 	$(KM_TOP)/scripts/install-deps.sh dkms
 	+$(MAKE) -f $(KM_VM_MK) BUILD="$(BUILD)" CC="$(CC)" km-dkms-install
 
