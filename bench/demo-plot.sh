@@ -31,7 +31,7 @@ matrix() {
 }
 
 ncols=$(cut -f2 "$tsv" | awk '!s[$0]++' | wc -l)
-plot() {	# plot DATA PNG YLABEL LOGSCALE
+plot() {	# plot DATA PNG YLABEL SETTINGS OFFSET
 	gnuplot <<GP
 set terminal pngcairo size 1000,520 noenhanced font ",11"
 set output "$2"
@@ -44,7 +44,7 @@ set ylabel "$3"
 set grid ytics
 set xtics nomirror
 $4
-plot for [i=2:$((ncols + 1))] "$1" using i:xtic(1) title columnheader(i)
+plot for [i=2:$((ncols + 1))] "$1" using (column(i) + $5):xtic(1) title columnheader(i)
 GP
 }
 
@@ -52,7 +52,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 matrix 3 >"$tmp/time"
 matrix 4 >"$tmp/faults"
-plot "$tmp/time" "$outdir/time.png" "time relative to $(head -1 "$tsv" | cut -f2) (lower is better)" ""
-plot "$tmp/faults" "$outdir/faults.png" "minor page faults, all threads (log scale)" \
-	"set logscale y"
+plot "$tmp/time" "$outdir/time.png" "time relative to $(head -1 "$tsv" | cut -f2) (lower is better)" \
+	"set yrange [0:*]" 0
+# Log scale: plot faults + 1, so that "no fault at all" still shows as a bar of 1.
+plot "$tmp/faults" "$outdir/faults.png" "minor page faults + 1, all threads (log scale)" \
+	"set logscale y; set yrange [0.5:*]" 1
 echo "demo-plot: wrote $outdir/time.png $outdir/faults.png"
