@@ -61,9 +61,11 @@ $(VM_LIB_OVERLAY)/tests/libhakmem-kmod: tests/vm/libhakmem-kmod.sh qemu/userland
 
 test-vm: $(VM_LIB_OVERLAY)/tests/libhakmem-kmod
 
-# The VM run as one recorded result; its own log has the TAP of every test.
+# The VM run (boot, tests, kernel-log check) as one result, then each test
+# case the guest ran as one result of its own.
 test-vm-suite:
 	@$(RUN_TEST) vm-kselftests $(MAKE) --no-print-directory test-vm
+	@tests/vm-results.sh $(TEST_RESULTS) $(BUILD) $(VM_MODES)
 
 test-install: lib
 	@$(RUN_TEST) install tests/install/run.sh
