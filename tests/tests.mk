@@ -64,6 +64,7 @@ test-vm: $(VM_LIB_OVERLAY)/tests/libhakmem-kmod
 # The VM run (boot, tests, kernel-log check) as one result, then each test
 # case the guest ran as one result of its own.
 test-vm-suite:
+	@rm -f $(foreach m,$(VM_MODES),$(BUILD)/vm/$(m)/console.log)
 	@$(RUN_TEST) vm-kselftests $(MAKE) --no-print-directory test-vm
 	@tests/vm-results.sh $(TEST_RESULTS) $(BUILD) $(VM_MODES)
 
