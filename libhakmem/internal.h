@@ -29,7 +29,6 @@
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #define HK_HIDDEN	__attribute__((visibility("hidden")))
-#define HK_NOINLINE	__attribute__((noinline))
 #define HK_COLD		__attribute__((cold, noinline))
 
 #define HK_SS_SHIFT		21
