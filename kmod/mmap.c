@@ -26,6 +26,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "internal.h"
 
 /* Synchronous fills are charged to the memory cgroup of the caller. */
@@ -181,9 +182,7 @@ int hk_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_pgoff || !IS_ALIGNED(len, HK_BLOCK_SIZE))
 		return -EINVAL;
 
-	/* Linux 6.3+: vm_flags_mod(vma, VM_MIXEDMAP | ..., VM_MAYEXEC) */
-	vma->vm_flags |= VM_MIXEDMAP | VM_DONTEXPAND;
-	vma->vm_flags &= ~VM_MAYEXEC;
+	vm_flags_mod(vma, VM_MIXEDMAP | VM_DONTEXPAND, VM_MAYEXEC);
 	vma->vm_ops = &hk_vm_ops;
 
 	/* Read-only or PROT_NONE regions are filled lazily by hk_vm_fault. */
@@ -207,19 +206,16 @@ unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
 				   unsigned long len, unsigned long pgoff,
 				   unsigned long flags)
 {
-	unsigned long (*get_area)(struct file *file, unsigned long addr,
-				  unsigned long len, unsigned long pgoff,
-				  unsigned long flags);
+	struct mm_struct *mm = current->mm;
 	unsigned long padded, ret;
 
-	get_area = current->mm->get_unmapped_area;
 	if ((flags & MAP_FIXED) || pgoff || !len ||
 	    !IS_ALIGNED(len, HK_BLOCK_SIZE))
-		return get_area(file, addr, len, pgoff, flags);
+		return mm_get_unmapped_area(mm, file, addr, len, pgoff, flags);
 
 	/* An aligned hint is honoured if that range is free. */
 	if (addr && IS_ALIGNED(addr, HK_BLOCK_SIZE)) {
-		ret = get_area(file, addr, len, pgoff, flags);
+		ret = mm_get_unmapped_area(mm, file, addr, len, pgoff, flags);
 		if (ret == addr)
 			return ret;
 	}
@@ -227,7 +223,7 @@ unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
 	padded = len + HK_BLOCK_SIZE;
 	if (padded < len)
 		return -ENOMEM;
-	ret = get_area(file, 0, padded, pgoff, flags);
+	ret = mm_get_unmapped_area(mm, file, 0, padded, pgoff, flags);
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	return ALIGN(ret, HK_BLOCK_SIZE);

@@ -13,6 +13,7 @@
 #include <linux/mm.h>
 #include <linux/shrinker.h>
 
+#include "compat.h"
 #include "internal.h"
 
 static unsigned long hk_shrink_count(struct shrinker *shrink,
@@ -34,18 +35,27 @@ static unsigned long hk_shrink_scan(struct shrinker *shrink,
 	return freed ? freed : SHRINK_STOP;
 }
 
-static struct shrinker hk_shrinker = {
-	.count_objects	= hk_shrink_count,
-	.scan_objects	= hk_shrink_scan,
-	.seeks		= DEFAULT_SEEKS,
-};
+static struct shrinker *hk_shrinker;
 
 int hk_shrinker_init(void)
 {
-	return register_shrinker(&hk_shrinker, "hakmem-pool");
+	int ret;
+
+	hk_shrinker = shrinker_alloc(0, "hakmem-pool");
+	if (!hk_shrinker)
+		return -ENOMEM;
+	hk_shrinker->count_objects = hk_shrink_count;
+	hk_shrinker->scan_objects = hk_shrink_scan;
+
+	ret = hk_shrinker_register(hk_shrinker);
+	if (ret) {
+		shrinker_free(hk_shrinker);
+		hk_shrinker = NULL;
+	}
+	return ret;
 }
 
 void hk_shrinker_exit(void)
 {
-	unregister_shrinker(&hk_shrinker);
+	shrinker_free(hk_shrinker);
 }
