@@ -1,6 +1,7 @@
 # hakmem — top-level build.
 #
-#   make            library (shared + static) and the kernel module
+#   make            library (shared + static), and the kernel module when the
+#                   running kernel's headers are installed (make module KVER=…)
 #   make test       every test: unit, conformance, stress, real programs, and
 #                   the module's kselftests in a QEMU VM (make test-vm alone)
 #   make bench      allocator benchmarks against glibc, mimalloc, jemalloc, tcmalloc
@@ -9,6 +10,8 @@
 #   make install    install the library, header, pkg-config file and wrapper
 #
 # Each folder owns a fragment (*.mk) included below; all outputs go to $(BUILD).
+# No target installs packages: scripts/install-deps.sh does, and scripts/run
+# (the README's two commands) calls it.
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -22,20 +25,24 @@ LIB_SO  := $(BUILD)/libhakmem.so
 LIB_A   := $(BUILD)/libhakmem.a
 
 .PHONY: all test bench demo demo-run install uninstall clean
-all: lib module
+all: lib module-if-headers
 
 include libhakmem/libhakmem.mk
+include kmod/kmod.mk
 include qemu/vm.mk
 include tests/tests.mk
 include bench/bench.mk
 
+# The demo boots the newest supported non-RT kernel installed.
+DEMO_KVER ?= $(lastword $(filter-out %-rt-amd64,$(KM_KERNELS)))
+
 demo:
-	@scripts/install-deps.sh demo
-	@$(MAKE) --no-print-directory lib bench-build dkms-install
-	@$(MAKE) --no-print-directory demo-run
+	@$(MAKE) --no-print-directory lib bench-build
+	@$(MAKE) --no-print-directory dkms-install KVER=$(DEMO_KVER)
+	@$(MAKE) --no-print-directory demo-run KVER=$(DEMO_KVER)
 
 demo-run:
-	scripts/demo $(BUILD) $(DKMS_KO) $(VMLINUZ)
+	scripts/demo $(BUILD) $(DKMS_KO) /boot/vmlinuz-$(KVER)
 
 clean:
 	rm -rf $(BUILD)

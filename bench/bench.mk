@@ -26,7 +26,7 @@ $(BENCH_BINS): $(BENCH_DIR)/%: bench/%.c bench/bench.h bench/bench.mk
 	$(CC) $(CFLAGS) $(HK_CFLAGS) -o $@ $<
 
 bench: $(LIB_SO) $(BENCH_BINS)
-	@command -v python3 >/dev/null || apt-get install -y python3 || \
-		{ apt-get update && apt-get install -y python3; }
+	@command -v python3 >/dev/null || \
+		{ echo "make bench: needs python3 (scripts/install-deps.sh bench)" >&2; exit 1; }
 	BENCH_REPS=$(BENCH_REPS) python3 bench/run.py --build-dir $(BUILD) \
 		--out $(BENCH_DIR)/results.md $(BENCH_ARGS)

@@ -60,8 +60,17 @@ ln -s busybox "$root/bin/sh"
 cp "$here/init.sh" "$root/init"
 chmod 755 "$root/init"
 cp "$module" "$root/hakmem.ko"
+# Extra modules may be xz-compressed (Debian's 6.12 ships NAME.ko.xz), which
+# busybox insmod cannot load: decompress them here.
 for m in $extra; do
-	cp "$m" "$root/modules/"
+	if [ -r "$m" ]; then
+		cp "$m" "$root/modules/"
+	elif [ -r "$m.xz" ]; then
+		xz -dc "$m.xz" >"$root/modules/$(basename "$m")"
+	else
+		echo "run-vm: no module $m or $m.xz" >&2
+		exit 2
+	fi
 done
 found=0
 for t in "$tests"/*; do

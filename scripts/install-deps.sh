@@ -1,31 +1,36 @@
 #!/bin/sh
-# Install the Debian packages a make target needs, only those missing.
-#   scripts/install-deps.sh build|test|bench|kmod|vm|dkms|demo [more groups...]
+# Install the Debian packages a job needs, only those missing.  The only
+# place that installs anything; scripts/run calls it, make targets never do.
+#   scripts/install-deps.sh GROUP...
+# Groups: build, kmod, kernels, vm, dkms, bench, test (everything `make test`
+# needs), demo (everything `make demo` needs).
 set -eu
 
 pkgs_build="gcc make libc6-dev"
-pkgs_test="$pkgs_build python3 git coreutils bash pkg-config groff-base"
-pkgs_bench="$pkgs_build python3 libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4"
-# The module is built against, and the test VM boots, Debian's own kernel
-# (headers and image go together); the kselftest harness and checkpatch.pl
-# come from its source package.
-pkgs_kmod="$pkgs_build linux-headers-amd64 linux-image-amd64"
-pkgs_vm="$pkgs_kmod linux-source-6.1 qemu-system-x86 busybox-static cpio
-	xz-utils file"
+# The module builds against a kernel's headers.  "kernels" are the kernels
+# the test VM boots: Debian 12's 6.1, its 6.12 backport and the 6.12
+# PREEMPT_RT flavour, each image with its headers (meta-packages, so that
+# security updates move them together).
+pkgs_kmod="$pkgs_build linux-headers-amd64"
+pkgs_kernels="linux-image-amd64 linux-headers-amd64
+	linux-image-6.12-amd64 linux-headers-6.12-amd64
+	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64"
+# The kselftest harness and checkpatch.pl come from the 6.1 source package.
+pkgs_vm="$pkgs_build $pkgs_kernels linux-source-6.1 qemu-system-x86
+	busybox-static cpio xz-utils file"
 pkgs_dkms="dkms"
+pkgs_bench="$pkgs_build python3 libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4"
+pkgs_test="$pkgs_build $pkgs_vm python3 git coreutils bash pkg-config groff-base"
 pkgs_demo="$pkgs_vm $pkgs_bench $pkgs_dkms gnuplot-nox"
 
 want=""
 for group in "${@:-build}"; do
 	case $group in
-	build) want="$want $pkgs_build" ;;
-	test) want="$want $pkgs_test" ;;
-	bench) want="$want $pkgs_bench" ;;
-	kmod) want="$want $pkgs_kmod" ;;
-	vm) want="$want $pkgs_vm" ;;
-	dkms) want="$want $pkgs_dkms" ;;
-	demo) want="$want $pkgs_demo" ;;
-	*) echo "install-deps: unknown group '$group' (build, test, bench, kmod, vm, dkms, demo)" >&2; exit 2 ;;
+	build | kmod | kernels | vm | dkms | bench | test | demo)
+		eval "want=\"\$want \$pkgs_$group\"" ;;
+	*) echo "install-deps: unknown group '$group'" \
+		"(build, kmod, kernels, vm, dkms, bench, test, demo)" >&2
+	   exit 2 ;;
 	esac
 done
 

@@ -7,7 +7,8 @@
 #   make test-tsan          the stress test under ThreadSanitizer
 #   make test-programs      python3, gcc, git, sort, bash under LD_PRELOAD
 #   make test-install       make install, then the wrapper, shared and static links
-#   make test-vm            hakmem.ko's kselftests in QEMU (qemu/vm.mk)
+#   make test-vm            hakmem.ko's kselftests in QEMU, every supported
+#                           installed kernel (qemu/vm.mk)
 
 TEST_RESULTS := $(BUILD)/tests/results
 RUN_TEST := tests/run-test.sh $(TEST_RESULTS)
@@ -18,7 +19,6 @@ TEST_SUITES := test-unit test-install test-conformance test-stress test-tsan tes
 
 # The suites run one after another so that the final summary sees them all.
 test:
-	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory test-begin
 	@$(MAKE) --no-print-directory -k $(TEST_SUITES) || true
 	@tests/summarize.sh $(TEST_RESULTS)
@@ -63,10 +63,12 @@ test-vm: $(VM_LIB_OVERLAY)/tests/libhakmem-kmod
 
 # The VM run (boot, tests, kernel-log check) as one result, then each test
 # case the guest ran as one result of its own.
+VM_BOOTS = $(foreach k,$(VM_KERNELS),$(addprefix $(k)/,$(VM_MODES)))
+
 test-vm-suite:
-	@rm -f $(foreach m,$(VM_MODES),$(BUILD)/vm/$(m)/console.log)
+	@rm -f $(foreach b,$(VM_BOOTS),$(BUILD)/vm/$(b)/console.log)
 	@$(RUN_TEST) vm-kselftests $(MAKE) --no-print-directory test-vm
-	@tests/vm-results.sh $(TEST_RESULTS) $(BUILD) $(VM_MODES)
+	@tests/vm-results.sh $(TEST_RESULTS) $(BUILD) $(VM_BOOTS)
 
 test-install: lib
 	@$(RUN_TEST) install tests/install/run.sh
