@@ -11,6 +11,7 @@
 #define HAKMEM_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
@@ -27,6 +28,34 @@ static inline void vm_flags_mod(struct vm_area_struct *vma,
 				vm_flags_t set, vm_flags_t clear)
 {
 	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+}
+#endif
+
+/*
+ * 6.2: RSS counters became per-CPU.  Before, a task cached the RSS updates it
+ * made to its own mm (SPLIT_RSS_COUNTING) and folded them in only every 64
+ * page faults, so pages inserted by ->mmap stayed invisible to VmRSS and the
+ * OOM killer as long as the task did not fault.  Fold them in at once, as
+ * the kernel's own (unexported) sync_mm_rss() does, minus its tracepoint.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0) && defined(SPLIT_RSS_COUNTING)
+static inline void hk_sync_mm_rss(struct mm_struct *mm)
+{
+	int i;
+
+	if (current->mm != mm)
+		return;
+	for (i = 0; i < NR_MM_COUNTERS; i++) {
+		if (current->rss_stat.count[i]) {
+			atomic_long_add(current->rss_stat.count[i],
+					&mm->rss_stat.count[i]);
+			current->rss_stat.count[i] = 0;
+		}
+	}
+}
+#else
+static inline void hk_sync_mm_rss(struct mm_struct *mm)
+{
 }
 #endif
 

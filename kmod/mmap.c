@@ -46,8 +46,18 @@ static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/*
+ * Regions stay 2 MiB aligned wherever they move: mremap() to an unaligned
+ * address fails, and core mm moves the page tables back.
+ */
+static int hk_vm_mremap(struct vm_area_struct *vma)
+{
+	return IS_ALIGNED(vma->vm_start, HK_BLOCK_SIZE) ? 0 : -EINVAL;
+}
+
 static const struct vm_operations_struct hk_vm_ops = {
 	.fault	= hk_vm_fault,
+	.mremap	= hk_vm_mremap,
 };
 
 /*
@@ -179,7 +189,8 @@ int hk_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EINVAL;
-	if (vma->vm_pgoff || !IS_ALIGNED(len, HK_BLOCK_SIZE))
+	if (vma->vm_pgoff || !IS_ALIGNED(len, HK_BLOCK_SIZE) ||
+	    !IS_ALIGNED(vma->vm_start, HK_BLOCK_SIZE))
 		return -EINVAL;
 
 	vm_flags_mod(vma, VM_MIXEDMAP | VM_DONTEXPAND, VM_MAYEXEC);
@@ -188,6 +199,7 @@ int hk_mmap(struct file *file, struct vm_area_struct *vma)
 	/* Read-only or PROT_NONE regions are filled lazily by hk_vm_fault. */
 	if (vma->vm_flags & VM_WRITE) {
 		ret = hk_populate(vma);
+		hk_sync_mm_rss(vma->vm_mm);
 		if (ret)
 			return ret;
 	}
@@ -198,9 +210,15 @@ int hk_mmap(struct file *file, struct vm_area_struct *vma)
 }
 
 /*
- * Place regions on a HK_BLOCK_SIZE boundary: ask for HK_BLOCK_SIZE more than
- * needed and align the start up.  MAP_FIXED requests and requests that
- * ->mmap will reject anyway are passed through unchanged.
+ * Place regions on a HK_BLOCK_SIZE boundary without asking for more address
+ * space than needed where that suffices: an aligned hint is honoured if that
+ * range is free, then a search for exactly @len is kept if it happens to be
+ * aligned (it is whenever the neighbour below is another region), and only
+ * then is HK_BLOCK_SIZE more searched for and the start aligned up.
+ *
+ * Requests that ->mmap will reject are refused here already, so that a
+ * MAP_FIXED request never unmaps what was there.  @pgoff is not checked:
+ * mremap() of a part of a region passes the part's offset.
  */
 unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
 				   unsigned long len, unsigned long pgoff,
@@ -209,16 +227,23 @@ unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
 	struct mm_struct *mm = current->mm;
 	unsigned long padded, ret;
 
-	if ((flags & MAP_FIXED) || pgoff || !len ||
-	    !IS_ALIGNED(len, HK_BLOCK_SIZE))
+	if (!IS_ALIGNED(len, HK_BLOCK_SIZE))
+		return -EINVAL;
+	if (flags & MAP_FIXED) {
+		if (!IS_ALIGNED(addr, HK_BLOCK_SIZE))
+			return -EINVAL;
 		return mm_get_unmapped_area(mm, file, addr, len, pgoff, flags);
+	}
 
-	/* An aligned hint is honoured if that range is free. */
 	if (addr && IS_ALIGNED(addr, HK_BLOCK_SIZE)) {
 		ret = mm_get_unmapped_area(mm, file, addr, len, pgoff, flags);
 		if (ret == addr)
 			return ret;
 	}
+
+	ret = mm_get_unmapped_area(mm, file, 0, len, pgoff, flags);
+	if (IS_ERR_VALUE(ret) || IS_ALIGNED(ret, HK_BLOCK_SIZE))
+		return ret;
 
 	padded = len + HK_BLOCK_SIZE;
 	if (padded < len)

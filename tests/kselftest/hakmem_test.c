@@ -1201,4 +1201,284 @@ TEST_F_TIMEOUT(hakmem, pressure_reclaims_pool, 180)
 				    a.shrinker_released_pages));
 }
 
+/*
+ * Regions are 2 MiB aligned (the ABI promises it; libhakmem finds a
+ * SuperSlab's header by masking), so MAP_FIXED at an unaligned address is
+ * refused -- before the kernel unmaps what was there.
+ */
+TEST_F(hakmem, map_fixed_unaligned)
+{
+	char *res, *at, *p;
+
+	res = mmap(NULL, 3 * SZ_2M, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	at = (char *)(((uintptr_t)res + SZ_2M - 1) & ~(SZ_2M - 1));
+
+	errno = 0;
+	p = mmap(at + PAGE, SZ_2M, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_FIXED, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	/* The reservation under it is still there. */
+	EXPECT_EQ(0, mprotect(at + PAGE, SZ_2M, PROT_NONE));
+
+	p = mmap(at, SZ_2M, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+		 self->fd, 0);
+	ASSERT_EQ(at, p);
+	EXPECT_EQ(-1, first_nonzero(p, SZ_2M));
+	munmap(res, 3 * SZ_2M);
+}
+
+/* mremap() may move a region only to a 2 MiB-aligned address. */
+TEST_F(hakmem, mremap_unaligned)
+{
+	char *p, *res, *at, *q;
+
+	p = hk_map(self->fd, SZ_2M);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x5a, SZ_2M);
+	res = mmap(NULL, 3 * SZ_2M, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	at = (char *)(((uintptr_t)res + SZ_2M - 1) & ~(SZ_2M - 1));
+
+	errno = 0;
+	q = mremap(p, SZ_2M, SZ_2M, MREMAP_MAYMOVE | MREMAP_FIXED, at + PAGE);
+	ASSERT_EQ(MAP_FAILED, q);
+	EXPECT_EQ(EINVAL, errno);
+	/* Nothing was lost: the region is where it was, with its data. */
+	EXPECT_EQ(-1, first_not(p, SZ_2M, 0x5a));
+
+	q = mremap(p, SZ_2M, SZ_2M, MREMAP_MAYMOVE | MREMAP_FIXED, at);
+	ASSERT_EQ(at, q);
+	EXPECT_EQ(-1, first_not(q, SZ_2M, 0x5a));
+	munmap(res, 3 * SZ_2M);
+}
+
+/*
+ * A 32-bit system call from this 64-bit process (int $0x80), as a 32-bit
+ * program makes it: the compat mmap2 path and the compat address space
+ * below 4 GiB.  Returns -errno, or the 32-bit result (an address may be
+ * above 2 GiB: only -4095..-1 are errors).
+ */
+static long syscall32(long nr, long a, long b, long c, long d, long e,
+		      long f)
+{
+	unsigned int ret;
+
+	/* Step over the red zone: the asm pushes %rbp (the sixth argument). */
+	asm volatile("sub $128, %%rsp\n\t"
+		     "push %%rbp\n\t"
+		     "mov %k[f], %%ebp\n\t"
+		     "int $0x80\n\t"
+		     "pop %%rbp\n\t"
+		     "add $128, %%rsp"
+		     : "=a" (ret)
+		     : "a" (nr), "b" (a), "c" (b), "d" (c), "S" (d), "D" (e),
+		       [f] "r" (f)
+		     : "memory", "cc");
+	return ret > -4096U ? (long)(int)ret : (long)ret;
+}
+
+#define NR32_MUNMAP	91
+#define NR32_MMAP2	192
+
+static long mmap32(int fd, size_t len, int prot, int flags, long pgoff)
+{
+	return syscall32(NR32_MMAP2, 0, len, prot, flags, fd, pgoff);
+}
+
+/* The compat mmap2() takes its offset in pages: non-zero is -EINVAL too. */
+TEST_F(hakmem, mmap2_offset_compat)
+{
+	long pgoffs[] = { 1, SZ_2M / PAGE, 0x7ffff };
+	unsigned int i;
+	long r;
+
+	r = mmap32(self->fd, SZ_2M, PROT_READ | PROT_WRITE, MAP_PRIVATE, 0);
+	if (r == -ENOSYS)
+		SKIP(return, "no 32-bit system calls (ia32_emulation=0)");
+	ASSERT_LT(0, r) TH_LOG("32-bit mmap2 failed: %ld", r);
+	EXPECT_EQ(0, r & (SZ_2M - 1));
+	EXPECT_EQ(-1, first_nonzero((void *)(uintptr_t)(unsigned int)r, SZ_2M));
+	EXPECT_EQ(0, syscall32(NR32_MUNMAP, r, SZ_2M, 0, 0, 0, 0));
+
+	for (i = 0; i < sizeof(pgoffs) / sizeof(pgoffs[0]); i++) {
+		r = mmap32(self->fd, SZ_2M, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE, pgoffs[i]);
+		EXPECT_EQ(-EINVAL, r) TH_LOG("pgoff %ld", pgoffs[i]);
+		if (r > 0)
+			syscall32(NR32_MUNMAP, r, SZ_2M, 0, 0, 0, 0);
+	}
+}
+
+/*
+ * Placement must not over-ask: when the only free range of a (32-bit)
+ * address space is one aligned 2 MiB hole, a 2 MiB region still fits.  The
+ * child fills everything below 4 GiB around a hole it made with a first
+ * region, then unmaps that region and maps another.
+ */
+TEST_F_TIMEOUT(hakmem, placement_exact_hole, 120)
+{
+	pid_t pid;
+
+	if (mmap32(-1, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, 0) ==
+	    -ENOSYS)
+		SKIP(return, "no 32-bit system calls (ia32_emulation=0)");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		const int anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+		size_t sizes[] = { 64 * SZ_2M, SZ_2M, PAGE };
+		unsigned int i, maps = 0;
+		long hole, r;
+
+		hole = mmap32(self->fd, SZ_2M, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE, 0);
+		if (hole <= 0 || (hole & (SZ_2M - 1)))
+			_exit(101);
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			while (mmap32(-1, sizes[i], PROT_NONE, anon, 0) > 0)
+				if (++maps > 200000)
+					_exit(102);
+		}
+		if (syscall32(NR32_MUNMAP, hole, SZ_2M, 0, 0, 0, 0))
+			_exit(103);
+		r = mmap32(self->fd, SZ_2M, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE, 0);
+		/* A busy address space exits with the error code. */
+		_exit(r == hole ? 0 : r < 0 ? (int)-r : 104);
+	}
+	EXPECT_EQ(0, child_status(pid)) TH_LOG("exit code: errno, or 101+ for a step");
+}
+
+/* Consistent reads of the three pool limits while they change. */
+static void *param_writer(void *arg)
+{
+	static const char *const names[] = {
+		PARAM_DIR "pool_low_mb", PARAM_DIR "pool_high_mb",
+		PARAM_DIR "pool_max_mb",
+	};
+	volatile int *stop = arg;
+	unsigned int seed = 1;
+	char buf[16];
+
+	while (!*stop) {
+		snprintf(buf, sizeof(buf), "%d", rand_r(&seed) % 64);
+		write_file(names[rand_r(&seed) % 3], buf);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(hakmem, info_consistent_during_param_changes, 60)
+{
+	long long old[3];
+	struct hakmem_info info;
+	struct timespec start, now;
+	unsigned long reads = 0, torn = 0;
+	volatile int stop = 0;
+	pthread_t writer;
+	char buf[32];
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	old[0] = read_ll(PARAM_DIR "pool_low_mb");
+	old[1] = read_ll(PARAM_DIR "pool_high_mb");
+	old[2] = read_ll(PARAM_DIR "pool_max_mb");
+	ASSERT_EQ(0, pthread_create(&writer, NULL, param_writer, (void *)&stop));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		memset(&info, 0, sizeof(info));
+		if (ioctl(self->fd, HAKMEM_IOC_INFO, &info))
+			break;
+		reads++;
+		if (info.pool_low_bytes > info.pool_high_bytes ||
+		    info.pool_high_bytes > info.pool_max_bytes)
+			torn++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < 5);
+	stop = 1;
+	pthread_join(writer, NULL);
+	snprintf(buf, sizeof(buf), "%lld", old[2]);
+	write_file(PARAM_DIR "pool_max_mb", buf);
+	snprintf(buf, sizeof(buf), "%lld", old[1]);
+	write_file(PARAM_DIR "pool_high_mb", buf);
+	snprintf(buf, sizeof(buf), "%lld", old[0]);
+	write_file(PARAM_DIR "pool_low_mb", buf);
+
+	TH_LOG("%lu INFO reads, %lu torn", reads, torn);
+	EXPECT_LT(1000, reads);
+	EXPECT_EQ(0, torn);
+}
+
+/*
+ * shrink_backoff_ms is bounded, and a change applies to a back-off already
+ * under way: after a shrink with a long back-off, setting it to 0 lets the
+ * pool refill at once.
+ */
+TEST_F_TIMEOUT(hakmem, backoff_follows_param_changes, 60)
+{
+	long long old = read_ll(PARAM_DIR "shrink_backoff_ms");
+	char buf[32];
+	int bad, refilled;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	ASSERT_LE(0, old);
+	bad = write_file(PARAM_DIR "shrink_backoff_ms", "4294967295");
+	ASSERT_EQ(0, write_file(PARAM_DIR "shrink_backoff_ms", "600000"));
+	if (wait_pool(self->fd, 1, 30000))
+		SKIP(return, "pool stays empty");
+	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "2"));
+	ASSERT_EQ(0, write_file(PARAM_DIR "shrink_backoff_ms", "0"));
+	refilled = wait_pool(self->fd, 1, 10000);
+	snprintf(buf, sizeof(buf), "%lld", old);
+	write_file(PARAM_DIR "shrink_backoff_ms", buf);
+
+	EXPECT_EQ(-1, bad) TH_LOG("a 49-day back-off was accepted");
+	EXPECT_EQ(0, refilled) TH_LOG("the old back-off still held");
+}
+
+/* "VmRSS: kB" style lines of /proc/self/status or smaps_rollup. */
+static long long proc_kb(const char *path, const char *key)
+{
+	char line[256];
+	size_t n = strlen(key);
+	long long val = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			val = atoll(line + n + 1);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+/*
+ * Device memory counts in the task's RSS (and so for the OOM killer) as
+ * soon as it is mapped, not only after 64 page faults (6.1 caches RSS
+ * updates per task, and a populated region never faults).
+ */
+TEST_F_TIMEOUT(hakmem, rss_counts_device_pages, 60)
+{
+	const size_t len = 128 * SZ_2M;
+	long long rss, smaps;
+	char *p;
+
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	rss = proc_kb("/proc/self/status", "VmRSS");
+	smaps = proc_kb("/proc/self/smaps_rollup", "Rss");
+	TH_LOG("VmRSS %lld kB, smaps Rss %lld kB", rss, smaps);
+	EXPECT_LE((long long)(len >> 10), smaps);
+	EXPECT_LE(smaps * 99 / 100, rss);
+	EXPECT_LE(rss, smaps * 101 / 100);
+	munmap(p, len);
+}
+
 TEST_HARNESS_MAIN

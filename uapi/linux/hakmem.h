@@ -12,7 +12,9 @@
  * zeroed, writable pages, so first writes do not fault.  Only MAP_PRIVATE is
  * accepted; MAP_SHARED, PROT_EXEC, a non-zero offset or a length that is not a
  * multiple of HAKMEM_SUPERSLAB_SIZE fail with EINVAL (PROT_EXEC may also fail
- * with EPERM when /dev is mounted noexec).
+ * with EPERM when /dev is mounted noexec).  Regions stay aligned: MAP_FIXED
+ * at, or mremap() to, an address that is not a multiple of
+ * HAKMEM_SUPERSLAB_SIZE fails with EINVAL.
  *
  * Ioctls are versioned by size: every argument struct starts with a __u32
  * "flags" word that must be zero, and user space must zero-initialise the
