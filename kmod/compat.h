@@ -17,13 +17,16 @@
 #include <linux/slab.h>
 #include <linux/version.h>
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0) || \
-	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+/* True when building for a kernel older than @major.@minor. */
+#define HK_BEFORE(major, minor) \
+	(KERNEL_VERSION(major, minor, 0) > LINUX_VERSION_CODE)
+
+#if HK_BEFORE(6, 1) || !HK_BEFORE(6, 13)
 #error "hakmem supports Linux 6.1 to 6.12 (see Documentation/kernel-module.rst)"
 #endif
 
 /* 6.3: vm_flags became read-only; writers go through vm_flags_*(). */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#if HK_BEFORE(6, 3)
 static inline void vm_flags_mod(struct vm_area_struct *vma,
 				vm_flags_t set, vm_flags_t clear)
 {
@@ -38,7 +41,7 @@ static inline void vm_flags_mod(struct vm_area_struct *vma,
  * OOM killer as long as the task did not fault.  Fold them in at once, as
  * the kernel's own (unexported) sync_mm_rss() does, minus its tracepoint.
  */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0) && defined(SPLIT_RSS_COUNTING)
+#if HK_BEFORE(6, 2) && defined(SPLIT_RSS_COUNTING)
 static inline void hk_sync_mm_rss(struct mm_struct *mm)
 {
 	int i;
@@ -60,7 +63,7 @@ static inline void hk_sync_mm_rss(struct mm_struct *mm)
 #endif
 
 /* 6.10: mm->get_unmapped_area was replaced by mm_get_unmapped_area(). */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0)
+#if HK_BEFORE(6, 10)
 static inline unsigned long
 mm_get_unmapped_area(struct mm_struct *mm, struct file *file,
 		     unsigned long addr, unsigned long len,
@@ -76,7 +79,7 @@ mm_get_unmapped_area(struct mm_struct *mm, struct file *file,
  * to register_shrinker(), which could fail; hk_shrinker_register() keeps that
  * error where it exists.
  */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+#if HK_BEFORE(6, 7)
 struct hk_compat_shrinker {
 	struct shrinker shrinker;
 	const char *name;

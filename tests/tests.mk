@@ -6,13 +6,14 @@
 #   make test-stress        threads, remote frees, fork (tests/preload.mk)
 #   make test-tsan          the stress test under ThreadSanitizer
 #   make test-programs      python3, gcc, git, sort, bash under LD_PRELOAD
+#   make test-checkpatch    checkpatch.pl --no-tree over kmod/ and uapi/
 #   make test-install       make install, then the wrapper, shared and static links
 #   make test-vm            hakmem.ko's kselftests in QEMU, every supported
 #                           installed kernel (qemu/vm.mk)
 
 TEST_RESULTS := $(BUILD)/tests/results
 RUN_TEST := tests/run-test.sh $(TEST_RESULTS)
-TEST_SUITES := test-unit test-install test-conformance test-stress test-tsan test-backings \
+TEST_SUITES := test-unit test-checkpatch test-install test-conformance test-stress test-tsan test-backings \
 	test-programs test-vm-suite
 
 .PHONY: test test-begin $(TEST_SUITES)
@@ -69,6 +70,9 @@ test-vm-suite:
 	@rm -f $(foreach b,$(VM_BOOTS),$(BUILD)/vm/$(b)/console.log)
 	@$(RUN_TEST) vm-kselftests $(MAKE) --no-print-directory test-vm
 	@tests/vm-results.sh $(TEST_RESULTS) $(BUILD) $(VM_BOOTS)
+
+test-checkpatch:
+	@$(RUN_TEST) kmod-checkpatch $(MAKE) --no-print-directory kmod-checkpatch
 
 test-install: lib
 	@$(RUN_TEST) install tests/install/run.sh
