@@ -23,6 +23,7 @@
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
@@ -32,11 +33,21 @@
 /* Synchronous fills are charged to the memory cgroup of the caller. */
 #define HK_SYNC_GFP	(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT | __GFP_NOWARN)
 
+/*
+ * Supply a zeroed page.  It is charged to the memory cgroup of the region's
+ * owner, not to the task that faults, which may be another process reading
+ * or writing the region (process_vm_writev(), /proc/pid/mem, ptrace).
+ */
 static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
 {
+	struct mem_cgroup *memcg, *old;
 	struct page *page;
 
+	memcg = get_mem_cgroup_from_mm(vmf->vma->vm_mm);
+	old = set_active_memcg(memcg);
 	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
 	if (!page)
 		return VM_FAULT_OOM;
 

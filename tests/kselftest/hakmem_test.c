@@ -1440,6 +1440,75 @@ TEST_F_TIMEOUT(hakmem, backoff_follows_param_changes, 60)
 	EXPECT_EQ(0, refilled) TH_LOG("the old back-off still held");
 }
 
+/*
+ * Pages the fault handler supplies are charged to the memory cgroup of the
+ * region's owner, also when another task causes the fault: here the parent
+ * (root cgroup) reads a child's not yet populated read-only region with
+ * process_vm_readv().
+ */
+TEST_F_TIMEOUT(hakmem, fault_charges_owner, 60)
+{
+	const char *cg = "/sys/fs/cgroup/hakmem-owner";
+	const size_t len = 16 * SZ_2M;
+	char path[256], pidbuf[32], c = 0;
+	long long before, after;
+	struct iovec local, remote;
+	int ready[2], done[2];
+	char *p, *buf;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
+	    write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+		SKIP(return, "no cgroup v2 memory controller");
+	if (mkdir(cg, 0755) && errno != EEXIST)
+		SKIP(return, "cannot create %s", cg);
+	buf = malloc(len);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(done));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (read(done[0], &c, 1) != 1)
+			_exit(1);
+		p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, self->fd, 0);
+		if (p == MAP_FAILED)
+			_exit(2);
+		if (write(ready[1], &p, sizeof(p)) != sizeof(p) ||
+		    read(done[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	ASSERT_EQ(0, write_file(path, pidbuf));
+	ASSERT_EQ(1, write(done[1], &c, 1));
+	ASSERT_EQ(sizeof(p), read(ready[0], &p, sizeof(p)));
+
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	before = read_ll(path);
+	local.iov_base = buf;
+	local.iov_len = len;
+	remote.iov_base = p;
+	remote.iov_len = len;
+	EXPECT_EQ((ssize_t)len, process_vm_readv(pid, &local, 1, &remote, 1, 0));
+	after = read_ll(path);
+	ASSERT_EQ(1, write(done[1], &c, 1));
+	EXPECT_EQ(0, child_status(pid));
+	rmdir(cg);
+	free(buf);
+
+	TH_LOG("owner's memory.current: %lld before, %lld after the reads",
+	       before, after);
+	EXPECT_LE(before + (long long)len, after);
+	close(ready[0]);
+	close(ready[1]);
+	close(done[0]);
+	close(done[1]);
+}
+
 /* "VmRSS: kB" style lines of /proc/self/status or smaps_rollup. */
 static long long proc_kb(const char *path, const char *key)
 {
