@@ -32,6 +32,7 @@ include kmod/kmod.mk
 include qemu/vm.mk
 include tests/tests.mk
 include bench/bench.mk
+include debian/deb.mk
 
 # The demo boots the newest supported non-RT kernel installed.
 DEMO_KVER ?= $(lastword $(filter-out %-rt-amd64,$(KM_KERNELS)))
