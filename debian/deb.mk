@@ -1,8 +1,10 @@
 # The Debian packages, built by debian/rules (dpkg-buildpackage) from a copy
 # of the source tree so that the working tree stays clean.
 #
-#   make deb    $(BUILD)/deb/*.deb: libhakmem0, libhakmem-dev, hakmem-dkms;
-#               then lintian over them when it is installed (errors fail)
+#   make deb    $(BUILD)/deb/*.deb: libhakmem0, libhakmem-dev, hakmem-dkms
+#               (the debug symbols in $(BUILD)/deb/dbgsym/, out of the way of
+#               `apt-get install ./build/deb/*.deb`), checked by lintian when
+#               it is installed (errors fail)
 #
 # The build dependencies come from scripts/install-deps.sh deb.
 
@@ -21,13 +23,15 @@ deb:
 		{ echo "deb: debian/changelog says $(DEB_UPSTREAM), hakmem.h $(HK_VERSION)," \
 			"kmod/dkms.conf $(KM_VERSION)" >&2; exit 1; }
 	rm -rf $(dir $(DEB_SRC)) $(DEB_OUT)
-	mkdir -p $(DEB_SRC) $(DEB_OUT)
+	mkdir -p $(DEB_SRC) $(DEB_OUT)/dbgsym
 	tar -cf - --exclude-vcs --exclude=./$(BUILD) . | tar -xf - -C $(DEB_SRC)
 	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 		dpkg-buildpackage -b -us -uc
-	mv $(addprefix $(dir $(DEB_SRC)),*.deb *.changes *.buildinfo) $(DEB_OUT)/
 	@if command -v lintian >/dev/null; then \
-		echo "lintian $(DEB_OUT)/*.changes"; \
-		lintian --fail-on error $(DEB_OUT)/*.changes; \
+		echo "lintian $(dir $(DEB_SRC))*.changes"; \
+		lintian --fail-on error $(dir $(DEB_SRC))*.changes; \
 	fi
+	mv $(addprefix $(dir $(DEB_SRC)),*.changes *.buildinfo) $(DEB_OUT)/
+	mv $(dir $(DEB_SRC))*-dbgsym_*.deb $(DEB_OUT)/dbgsym/
+	mv $(dir $(DEB_SRC))*.deb $(DEB_OUT)/
 	@ls $(DEB_OUT)/*.deb
