@@ -8,6 +8,8 @@
 #   make demo       the main job: hakmem.ko's effect on fresh-memory workloads,
 #                   in the test VM (module built by DKMS) and natively, with charts
 #   make install    install the library, header, pkg-config file and wrapper
+#   make deb        Debian packages in build/deb: libhakmem0, libhakmem-dev,
+#                   hakmem-dkms (debian/deb.mk)
 #
 # Each folder owns a fragment (*.mk) included below; all outputs go to $(BUILD).
 # No target installs packages: scripts/install-deps.sh does, and scripts/run
@@ -32,6 +34,7 @@ include kmod/kmod.mk
 include qemu/vm.mk
 include tests/tests.mk
 include bench/bench.mk
+include debian/deb.mk
 
 # The demo boots the newest supported non-RT kernel installed.
 DEMO_KVER ?= $(lastword $(filter-out %-rt-amd64,$(KM_KERNELS)))

@@ -43,25 +43,28 @@ $(LIB_TSAN): $(TSAN_OBJS)
 	$(AR) rcs $@ $^
 
 # Installation: the library (shared and static), its header, a pkg-config
-# file, the `hakmem` wrapper command and the manual page.
+# file, the `hakmem` wrapper command and the manual page.  LIBDIR is where the
+# libraries go on the target system (DESTDIR is prepended when staging);
+# distributions set it to their multiarch directory, /usr/lib/<triplet>.
 HK_VERSION := $(shell sed -n 's/^\#define HAKMEM_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)/\2/p' libhakmem/hakmem.h | paste -sd.)
-LIBDIR := $(DESTDIR)$(PREFIX)/lib
+LIBDIR ?= $(PREFIX)/lib
+HK_LIBDIR = $(DESTDIR)$(LIBDIR)
 
 install: lib
-	install -d $(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	install -d $(HK_LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)$(PREFIX)/share/man/man7
-	install -m 755 $(LIB_SO) $(LIBDIR)/libhakmem.so.$(HK_VERSION)
-	ln -sf libhakmem.so.$(HK_VERSION) $(LIBDIR)/libhakmem.so.0
-	ln -sf libhakmem.so.0 $(LIBDIR)/libhakmem.so
-	install -m 644 $(LIB_A) $(LIBDIR)/libhakmem.a
+	install -m 755 $(LIB_SO) $(HK_LIBDIR)/libhakmem.so.$(HK_VERSION)
+	ln -sf libhakmem.so.$(HK_VERSION) $(HK_LIBDIR)/libhakmem.so.0
+	ln -sf libhakmem.so.0 $(HK_LIBDIR)/libhakmem.so
+	install -m 644 $(LIB_A) $(HK_LIBDIR)/libhakmem.a
 	install -m 644 libhakmem/hakmem.h $(DESTDIR)$(PREFIX)/include/hakmem.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(HK_VERSION)|' libhakmem/hakmem.pc.in \
-		> $(LIBDIR)/pkgconfig/hakmem.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(HK_VERSION)|' \
+		libhakmem/hakmem.pc.in > $(HK_LIBDIR)/pkgconfig/hakmem.pc
 	install -m 755 scripts/hakmem $(DESTDIR)$(PREFIX)/bin/hakmem
 	install -m 644 Documentation/hakmem.7 $(DESTDIR)$(PREFIX)/share/man/man7/hakmem.7
 	-[ -z "$(DESTDIR)" ] && ldconfig
 
 uninstall:
-	rm -f $(LIBDIR)/libhakmem.so* $(LIBDIR)/libhakmem.a $(LIBDIR)/pkgconfig/hakmem.pc \
+	rm -f $(HK_LIBDIR)/libhakmem.so* $(HK_LIBDIR)/libhakmem.a $(HK_LIBDIR)/pkgconfig/hakmem.pc \
 		$(DESTDIR)$(PREFIX)/include/hakmem.h $(DESTDIR)$(PREFIX)/bin/hakmem \
 		$(DESTDIR)$(PREFIX)/share/man/man7/hakmem.7

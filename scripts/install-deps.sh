@@ -2,8 +2,9 @@
 # Install the Debian packages a job needs, only those missing.  The only
 # place that installs anything; scripts/run calls it, make targets never do.
 #   scripts/install-deps.sh GROUP...
-# Groups: build, kmod, kernels, vm, dkms, bench, test (everything `make test`
-# needs), demo (everything `make demo` needs).
+# Groups: build, kmod, kernels, vm, dkms, deb (`make deb`, the Debian
+# packages), bench, test (everything `make test` needs), demo (everything
+# `make demo` needs).
 set -eu
 
 pkgs_build="gcc make libc6-dev"
@@ -19,17 +20,20 @@ pkgs_kernels="linux-image-amd64 linux-headers-amd64
 pkgs_vm="$pkgs_build $pkgs_kernels linux-source-6.1 qemu-system-x86
 	busybox-static cpio xz-utils file"
 pkgs_dkms="dkms"
+# debhelper's dh sequencer with its DKMS addon, run by dpkg-buildpackage;
+# lintian checks the result when it is installed.
+pkgs_deb="$pkgs_build $pkgs_dkms debhelper dh-dkms dpkg-dev fakeroot lintian"
 pkgs_bench="$pkgs_build python3 libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4"
-pkgs_test="$pkgs_build $pkgs_vm python3 git coreutils bash pkg-config groff-base"
+pkgs_test="$pkgs_build $pkgs_vm $pkgs_deb python3 git coreutils bash pkg-config groff-base"
 pkgs_demo="$pkgs_vm $pkgs_bench $pkgs_dkms gnuplot-nox"
 
 want=""
 for group in "${@:-build}"; do
 	case $group in
-	build | kmod | kernels | vm | dkms | bench | test | demo)
+	build | kmod | kernels | vm | dkms | deb | bench | test | demo)
 		eval "want=\"\$want \$pkgs_$group\"" ;;
 	*) echo "install-deps: unknown group '$group'" \
-		"(build, kmod, kernels, vm, dkms, bench, test, demo)" >&2
+		"(build, kmod, kernels, vm, dkms, deb, bench, test, demo)" >&2
 	   exit 2 ;;
 	esac
 done

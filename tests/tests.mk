@@ -8,13 +8,14 @@
 #   make test-programs      python3, gcc, git, sort, bash under LD_PRELOAD
 #   make test-checkpatch    checkpatch.pl --no-tree over kmod/ and uapi/
 #   make test-install       make install, then the wrapper, shared and static links
+#   make test-deb           the Debian packages: build, install, check, purge (root)
 #   make test-vm            hakmem.ko's kselftests in QEMU, every supported
 #                           installed kernel (qemu/vm.mk)
 
 TEST_RESULTS := $(BUILD)/tests/results
 RUN_TEST := tests/run-test.sh $(TEST_RESULTS)
-TEST_SUITES := test-unit test-checkpatch test-install test-conformance test-stress test-tsan test-backings \
-	test-programs test-vm-suite
+TEST_SUITES := test-unit test-checkpatch test-install test-deb test-conformance test-stress test-tsan \
+	test-backings test-programs test-vm-suite
 
 .PHONY: test test-begin $(TEST_SUITES)
 
@@ -76,5 +77,8 @@ test-checkpatch:
 
 test-install: lib
 	@$(RUN_TEST) install tests/install/run.sh
+
+test-deb:
+	@$(RUN_TEST) deb tests/deb/run.sh $(BUILD)
 
 include tests/preload.mk
