@@ -7,6 +7,7 @@
 # usage: qemu/run-vm.sh -k VMLINUZ -m HAKMEM_KO -t TEST_DIR -o OUT_DIR
 #                       [-e EXTRA_KO]... [-a EXTRA_APPEND] [-O OVERLAY_DIR]...
 #
+# EXTRA_KO may be a .ko or a .ko.xz.
 # TEST_DIR holds static test binaries; each runs as one top-level TAP test.
 # An OVERLAY_DIR is copied over the initramfs root as is (e.g. dynamically
 # linked programs and their libraries, see qemu/userland.sh); executables it
@@ -60,8 +61,12 @@ ln -s busybox "$root/bin/sh"
 cp "$here/init.sh" "$root/init"
 chmod 755 "$root/init"
 cp "$module" "$root/hakmem.ko"
+# busybox insmod takes plain .ko files: decompress .ko.xz (Debian 6.12).
 for m in $extra; do
-	cp "$m" "$root/modules/"
+	case $m in
+	*.ko.xz) xz -dc "$m" > "$root/modules/$(basename "$m" .xz)" ;;
+	*) cp "$m" "$root/modules/" ;;
+	esac
 done
 found=0
 for t in "$tests"/*; do

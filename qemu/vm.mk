@@ -62,8 +62,8 @@ VM_APPEND ?=
 # libhakmem's own tests this way.
 VM_OVERLAYS ?=
 
-# Extra modules for the VM (loop.ko for the O_DIRECT test, when present).
-KM_VM_EXTRA_KO	= $(wildcard /lib/modules/$(KVER)/kernel/drivers/block/loop.ko)
+# Extra modules for the VM (loop and nbd for the O_DIRECT tests, when present).
+KM_VM_EXTRA_KO	= $(wildcard $(foreach m,loop nbd,$(addprefix /lib/modules/$(KVER)/kernel/drivers/block/$(m),.ko .ko.xz)))
 
 .PHONY: module kselftest test-vm kmod-checkpatch kmod-deps vm-deps km-module km-test-vm dkms-install \
 	km-dkms-install
