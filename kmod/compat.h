@@ -41,6 +41,20 @@ mm_get_unmapped_area(struct mm_struct *mm, struct file *file,
 }
 #endif
 
+/* 6.3: zap_page_range() became zap_page_range_single() (exported). */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define zap_page_range_single(vma, address, size, details) \
+	zap_page_range(vma, address, size)
+#endif
+
+/* 6.6: pte_mkwrite() takes the VMA; pte_mkwrite_novma() does not. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+static inline pte_t pte_mkwrite_novma(pte_t pte)
+{
+	return pte_mkwrite(pte);
+}
+#endif
+
 /*
  * 6.7: the kernel allocates shrinkers (shrinker_alloc(), shrinker_register(),
  * shrinker_free()).  Before, the caller owned the struct and passed the name
