@@ -90,7 +90,9 @@ static struct page *hk_pte_page(pte_t pte)
 /*
  * apply_to_existing_page_range() callback, under the PTE lock: write-protect
  * the parent's PTE (copy_page_range() would do it a moment later), then
- * collect the page if it may be pinned.
+ * collect the page if it may be pinned.  Only a writable PTE counts: it
+ * maps a page nobody else maps (we map our pages writable only when they
+ * are new, and after a move below), and a pin for writing needs one.
  */
 static int hk_scan_pte(pte_t *ptep, unsigned long addr, void *data)
 {
@@ -102,10 +104,9 @@ static int hk_scan_pte(pte_t *ptep, unsigned long addr, void *data)
 		scan->next = addr;
 		return -ENOSPC;
 	}
-	if (!page)
+	if (!page || !pte_write(pte))
 		return 0;
-	if (pte_write(pte))
-		ptep_set_wrprotect(scan->vma->vm_mm, addr, ptep);
+	ptep_set_wrprotect(scan->vma->vm_mm, addr, ptep);
 	/* Pairs with GUP-fast: take the pin, then recheck the PTE. */
 	smp_mb__after_atomic();
 	if (!folio_maybe_dma_pinned(page_folio(page)))
