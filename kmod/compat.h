@@ -25,15 +25,6 @@
 #error "hakmem supports Linux 6.1 to 6.12 (see Documentation/kernel-module.rst)"
 #endif
 
-/* 6.3: vm_flags became read-only; writers go through vm_flags_*(). */
-#if HK_BEFORE(6, 3)
-static inline void vm_flags_mod(struct vm_area_struct *vma,
-				vm_flags_t set, vm_flags_t clear)
-{
-	vma->vm_flags = (vma->vm_flags | set) & ~clear;
-}
-#endif
-
 /*
  * 6.2: RSS counters became per-CPU.  Before, a task cached the RSS updates it
  * made to its own mm (SPLIT_RSS_COUNTING) and folded them in only every 64
@@ -62,14 +53,26 @@ static inline void hk_sync_mm_rss(struct mm_struct *mm)
 }
 #endif
 
-/* 6.10: mm->get_unmapped_area was replaced by mm_get_unmapped_area(). */
-#if HK_BEFORE(6, 10)
-static inline unsigned long
-mm_get_unmapped_area(struct mm_struct *mm, struct file *file,
-		     unsigned long addr, unsigned long len,
-		     unsigned long pgoff, unsigned long flags)
+/*
+ * 6.3: vm_flags became read-only, writers go through vm_flags_*(); and
+ * zap_page_range() became zap_page_range_single().
+ */
+#if HK_BEFORE(6, 3)
+static inline void vm_flags_mod(struct vm_area_struct *vma,
+				vm_flags_t set, vm_flags_t clear)
 {
-	return mm->get_unmapped_area(file, addr, len, pgoff, flags);
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+}
+
+#define zap_page_range_single(vma, address, size, details) \
+	zap_page_range(vma, address, size)
+#endif
+
+/* 6.6: pte_mkwrite() takes the VMA; pte_mkwrite_novma() does not. */
+#if HK_BEFORE(6, 6)
+static inline pte_t pte_mkwrite_novma(pte_t pte)
+{
+	return pte_mkwrite(pte);
 }
 #endif
 
@@ -118,6 +121,17 @@ static inline int hk_shrinker_register(struct shrinker *shrinker)
 {
 	shrinker_register(shrinker);
 	return 0;
+}
+#endif
+
+/* 6.10: mm->get_unmapped_area was replaced by mm_get_unmapped_area(). */
+#if HK_BEFORE(6, 10)
+static inline unsigned long
+mm_get_unmapped_area(struct mm_struct *mm, struct file *file,
+		     unsigned long addr, unsigned long len,
+		     unsigned long pgoff, unsigned long flags)
+{
+	return mm->get_unmapped_area(file, addr, len, pgoff, flags);
 }
 #endif
 

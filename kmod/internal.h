@@ -69,6 +69,10 @@ unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
 				   unsigned long len, unsigned long pgoff,
 				   unsigned long flags);
 
+/* fork.c */
+void hk_vm_open(struct vm_area_struct *vma);
+void hk_fork_exit(void);
+
 /* ioctl.c */
 long hk_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 

@@ -112,6 +112,7 @@ static void __exit hk_exit(void)
 	 * holds its file) pins the module through fops.owner.
 	 */
 	misc_deregister(&hk_miscdev);
+	hk_fork_exit();
 	hk_shrinker_exit();
 	hk_pool_exit();
 }

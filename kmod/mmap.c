@@ -9,7 +9,8 @@
  * the first write does not fault.  Everything after that is core mm:
  *  - fork write-protects both sides, and a write on either side copies the
  *    page (non-anonymous pages are never reused), so each process sees
- *    private memory just as with anonymous memory;
+ *    private memory just as with anonymous memory; pages pinned for DMA
+ *    stay with the parent, as anonymous ones do (fork.c);
  *  - each PTE holds its own page reference: a page returns to the buddy
  *    allocator when its last PTE or GUP reference goes away, and the module
  *    never sees it again;
@@ -67,6 +68,7 @@ static int hk_vm_mremap(struct vm_area_struct *vma)
 }
 
 static const struct vm_operations_struct hk_vm_ops = {
+	.open	= hk_vm_open,
 	.fault	= hk_vm_fault,
 	.mremap	= hk_vm_mremap,
 };
@@ -206,6 +208,8 @@ int hk_mmap(struct file *file, struct vm_area_struct *vma)
 
 	vm_flags_mod(vma, VM_MIXEDMAP | VM_DONTEXPAND, VM_MAYEXEC);
 	vma->vm_ops = &hk_vm_ops;
+	/* hk_vm_open() tells a fork from a split by this. */
+	vma->vm_private_data = vma->vm_mm;
 
 	/* Read-only or PROT_NONE regions are filled lazily by hk_vm_fault. */
 	if (vma->vm_flags & VM_WRITE) {

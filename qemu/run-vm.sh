@@ -7,6 +7,7 @@
 # usage: qemu/run-vm.sh -k VMLINUZ -m HAKMEM_KO -t TEST_DIR -o OUT_DIR
 #                       [-e EXTRA_KO]... [-a EXTRA_APPEND] [-O OVERLAY_DIR]...
 #
+# EXTRA_KO may be a .ko or a .ko.xz.
 # TEST_DIR holds static test binaries; each runs as one top-level TAP test.
 # An OVERLAY_DIR is copied over the initramfs root as is (e.g. dynamically
 # linked programs and their libraries, see qemu/userland.sh); executables it

@@ -43,8 +43,9 @@ KM_KST_CFLAGS	:= -O2 -g -Wall -Wextra -Wno-sign-compare -Wno-unused-parameter \
 		   -Wno-missing-field-initializers -pthread -static \
 		   -I$(KM_KST_INC) -Iuapi
 
-# Modules of the booted kernel that tests use (loop.ko for O_DIRECT).
-VM_EXTRA_KO := drivers/block/loop
+# Modules of the booted kernel that tests use: loop and nbd (O_DIRECT, and
+# an O_DIRECT read held in flight across fork()).
+VM_EXTRA_KO := drivers/block/loop drivers/block/nbd
 
 .PHONY: kselftest test-vm test-vm-all
 

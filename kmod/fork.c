@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hakmem - fork() with DMA in flight: keep pinned pages in the parent.
+ *
+ * At fork, core mm shares every page of a private mapping with the child
+ * and write-protects it on both sides; a later write on either side copies
+ * the page.  For an anonymous page that may be pinned for DMA (FOLL_PIN,
+ * e.g. an O_DIRECT read on 6.12), copy_present_pte() instead copies the
+ * page for the child at once, so the parent keeps the page the device is
+ * writing to.  Our pages are not anonymous, so they get no such care: the
+ * parent's next write copies it away from the DMA target, and the data of
+ * a read the parent issued goes to the child.
+ *
+ * To give the same result, ->open of the child's VMA (which dup_mmap()
+ * calls right before copy_page_range() of that VMA) does the copy itself
+ * for each of the parent's pinned pages:
+ *  1. write-protect the parent's PTE, then look at the pin count (so a
+ *     concurrent GUP-fast either sees the changed PTE and backs off, or is
+ *     seen here);
+ *  2. map a copy of the page in the child;
+ *  3. unmap the page from the parent, so that copy_page_range() skips it;
+ *  4. when copy_page_range() is done with the VMA, map the page in the
+ *     parent again, writable.
+ * Step 4 runs from the invalidate_range_end() callback of an MMU notifier
+ * that ->open registers on the parent's mm only when it has pinned pages to
+ * move, and that is dropped right after.  copy_page_range() notifies the
+ * parent's mm around its copy of every COW mapping, and dup_mmap() holds
+ * the parent's mmap lock for writing throughout, so nobody can observe the
+ * page missing.
+ *
+ * Pages that are merely referenced (FOLL_GET, e.g. O_DIRECT on 6.1) are not
+ * pinned, and like anonymous pages stay shared.
+ */
+#include <linux/highmem.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "compat.h"
+#include "internal.h"
+
+/* A page the parent keeps: unmapped before the copy, mapped again after. */
+struct hk_kept {
+	unsigned long addr;
+	struct page *page;	/* holds a reference */
+};
+
+/* The pages of one VMA that one fork moves; on hk_fork_mn::pending. */
+struct hk_fork_move {
+	struct list_head list;
+	struct task_struct *task;	/* the forking task */
+	struct vm_area_struct *vma;	/* the parent's VMA */
+	unsigned long nr;
+	struct hk_kept kept[];
+};
+
+struct hk_fork_mn {
+	struct mmu_notifier mn;
+	spinlock_t lock;		/* protects pending */
+	struct list_head pending;
+};
+
+/* Pinned pages are rare: look for them in batches of this many. */
+#define HK_FORK_BATCH	32
+
+struct hk_scan {
+	struct vm_area_struct *vma;	/* the parent's VMA */
+	unsigned long next;		/* where the scan goes on */
+	unsigned long nr;
+	struct hk_kept kept[HK_FORK_BATCH];
+};
+
+/* The page mapped by @pte if it is one of ours (or any non-anon page). */
+static struct page *hk_pte_page(pte_t pte)
+{
+	struct page *page;
+
+	if (!pte_present(pte) || pte_special(pte) || !pfn_valid(pte_pfn(pte)))
+		return NULL;
+	page = pte_page(pte);
+	if (PageReserved(page) || folio_test_anon(page_folio(page)))
+		return NULL;
+	return page;
+}
+
+/*
+ * apply_to_existing_page_range() callback, under the PTE lock: write-protect
+ * the parent's PTE (copy_page_range() would do it a moment later), then
+ * collect the page if it may be pinned.  Only a writable PTE counts: it
+ * maps a page nobody else maps (we map our pages writable only when they
+ * are new, and after a move below), and a pin for writing needs one.
+ */
+static int hk_scan_pte(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct hk_scan *scan = data;
+	pte_t pte = ptep_get(ptep);
+	struct page *page = hk_pte_page(pte);
+
+	if (scan->nr == HK_FORK_BATCH) {
+		scan->next = addr;
+		return -ENOSPC;
+	}
+	if (!page || !pte_write(pte))
+		return 0;
+	ptep_set_wrprotect(scan->vma->vm_mm, addr, ptep);
+	/* Pairs with GUP-fast: take the pin, then recheck the PTE. */
+	smp_mb__after_atomic();
+	if (!folio_maybe_dma_pinned(page_folio(page)))
+		return 0;
+	get_page(page);
+	scan->kept[scan->nr].addr = addr;
+	scan->kept[scan->nr].page = page;
+	scan->nr++;
+	return 0;
+}
+
+/* Make the PTE that maps @data at @addr writable again. */
+static int hk_mkwrite_pte(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct vm_area_struct *vma = ((void **)data)[0];
+	struct page *page = ((void **)data)[1];
+	pte_t pte = ptep_get(ptep);
+
+	if (!pte_present(pte) || pte_page(pte) != page)
+		return -EAGAIN;
+	set_pte_at(vma->vm_mm, addr, ptep, pte_mkdirty(pte_mkwrite_novma(pte)));
+	return 0;
+}
+
+static void hk_fork_move_finish(struct hk_fork_move *move)
+{
+	unsigned long i;
+
+	for (i = 0; i < move->nr; i++) {
+		struct hk_kept *k = &move->kept[i];
+		void *arg[2] = { move->vma, k->page };
+		int ret;
+
+		ret = vm_insert_page(move->vma, k->addr, k->page);
+		if (!ret)
+			ret = apply_to_existing_page_range(move->vma->vm_mm,
+							   k->addr, PAGE_SIZE,
+							   hk_mkwrite_pte, arg);
+		WARN_ONCE(ret, "hakmem: fork: page not restored (%d)\n", ret);
+		put_page(k->page);
+	}
+	kfree(move);
+}
+
+static void hk_fork_range_end(struct mmu_notifier *mn,
+			      const struct mmu_notifier_range *range)
+{
+	struct hk_fork_mn *fmn = container_of(mn, struct hk_fork_mn, mn);
+	struct hk_fork_move *move, *tmp;
+	LIST_HEAD(done);
+
+	if (range->event != MMU_NOTIFY_PROTECTION_PAGE)
+		return;
+	spin_lock(&fmn->lock);
+	list_for_each_entry_safe(move, tmp, &fmn->pending, list)
+		if (move->task == current &&
+		    move->vma->vm_start == range->start &&
+		    move->vma->vm_end == range->end)
+			list_move(&move->list, &done);
+	spin_unlock(&fmn->lock);
+
+	list_for_each_entry_safe(move, tmp, &done, list) {
+		hk_fork_move_finish(move);
+		/* The reference hk_vm_open() took for this move. */
+		mmu_notifier_put(mn);
+	}
+}
+
+/* The mm goes away with a move never finished: dup_mmap() never does that. */
+static void hk_fork_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct hk_fork_mn *fmn = container_of(mn, struct hk_fork_mn, mn);
+	struct hk_fork_move *move, *tmp;
+	unsigned long i;
+	LIST_HEAD(stale);
+
+	spin_lock(&fmn->lock);
+	list_splice_init(&fmn->pending, &stale);
+	spin_unlock(&fmn->lock);
+	list_for_each_entry_safe(move, tmp, &stale, list) {
+		for (i = 0; i < move->nr; i++)
+			put_page(move->kept[i].page);
+		kfree(move);
+		mmu_notifier_put(mn);
+	}
+}
+
+static struct mmu_notifier *hk_fork_alloc_notifier(struct mm_struct *mm)
+{
+	struct hk_fork_mn *fmn = kzalloc(sizeof(*fmn), GFP_KERNEL);
+
+	if (!fmn)
+		return ERR_PTR(-ENOMEM);
+	spin_lock_init(&fmn->lock);
+	INIT_LIST_HEAD(&fmn->pending);
+	/* The ops must outlive the notifier; hk_fork_exit() waits for it. */
+	__module_get(THIS_MODULE);
+	return &fmn->mn;
+}
+
+static void hk_fork_free_notifier(struct mmu_notifier *mn)
+{
+	kfree(container_of(mn, struct hk_fork_mn, mn));
+	module_put(THIS_MODULE);
+}
+
+static const struct mmu_notifier_ops hk_fork_mn_ops = {
+	.release		= hk_fork_release,
+	.invalidate_range_end	= hk_fork_range_end,
+	.alloc_notifier		= hk_fork_alloc_notifier,
+	.free_notifier		= hk_fork_free_notifier,
+};
+
+/*
+ * Map a copy of @k's page in the child's @vma, then unmap the page from the
+ * parent's @pvma.  Returns false (and changes nothing) if that fails: the
+ * page is then shared as before.
+ */
+static bool hk_fork_copy_for_child(struct vm_area_struct *vma,
+				   struct vm_area_struct *pvma,
+				   struct hk_kept *k)
+{
+	struct page *copy;
+	int ret;
+
+	copy = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_NOWARN);
+	if (!copy)
+		return false;
+	copy_highpage(copy, k->page);
+	/*
+	 * Read-only, with the child's own protection: the child's first
+	 * write copies it once more, into an anonymous page.
+	 */
+	ret = vm_insert_page(vma, k->addr, copy);
+	put_page(copy);
+	if (ret)
+		return false;
+	zap_page_range_single(pvma, k->addr, PAGE_SIZE, NULL);
+	return true;
+}
+
+/*
+ * Move the pages of @scan: map a copy of each in the child's @vma, unmap it
+ * from the parent, and queue it to be mapped in the parent again after the
+ * copy.  Consumes the page references of @scan.
+ */
+static void hk_fork_move(struct vm_area_struct *vma, struct hk_scan *scan)
+{
+	struct hk_fork_move *move;
+	struct mmu_notifier *mn;
+	struct hk_fork_mn *fmn;
+	unsigned long i;
+
+	move = kmalloc(struct_size(move, kept, scan->nr), GFP_KERNEL);
+	mn = move ? mmu_notifier_get_locked(&hk_fork_mn_ops,
+					    scan->vma->vm_mm) : NULL;
+	if (IS_ERR_OR_NULL(mn)) {
+		/* The pages stay shared, as they would without us. */
+		kfree(move);
+		goto out;
+	}
+
+	move->task = current;
+	move->vma = scan->vma;
+	move->nr = 0;
+	for (i = 0; i < scan->nr; i++)
+		if (hk_fork_copy_for_child(vma, scan->vma, &scan->kept[i]))
+			move->kept[move->nr++] = scan->kept[i];
+		else
+			put_page(scan->kept[i].page);
+	scan->nr = 0;
+	if (!move->nr) {
+		kfree(move);
+		mmu_notifier_put(mn);
+		return;
+	}
+	fmn = container_of(mn, struct hk_fork_mn, mn);
+	spin_lock(&fmn->lock);
+	list_add_tail(&move->list, &fmn->pending);
+	spin_unlock(&fmn->lock);
+out:
+	for (i = 0; i < scan->nr; i++)
+		put_page(scan->kept[i].page);
+	scan->nr = 0;
+}
+
+/*
+ * ->open: called on a new VMA made from one of ours by a split, mremap or
+ * fork.  vm_private_data holds the mm the VMA was made in, so a VMA whose
+ * vm_mm differs is the child's copy made by dup_mmap(), which the parent
+ * calls with both mmap locks held for writing, before the page tables of
+ * this VMA are copied (no failure path lies in between, 6.1 to 6.12).
+ */
+void hk_vm_open(struct vm_area_struct *vma)
+{
+	struct mm_struct *parent = current->mm;
+	struct vm_area_struct *pvma;
+	struct hk_scan *scan;
+	int ret;
+
+	if (vma->vm_private_data == vma->vm_mm)
+		return;
+	if (WARN_ON_ONCE(vma->vm_private_data != parent))
+		return;
+	vma->vm_private_data = vma->vm_mm;
+
+	mmap_assert_write_locked(parent);
+	pvma = find_vma(parent, vma->vm_start);
+	if (WARN_ON_ONCE(!pvma || pvma->vm_start != vma->vm_start ||
+			 pvma->vm_end != vma->vm_end ||
+			 pvma->vm_ops != vma->vm_ops) ||
+	    !is_cow_mapping(pvma->vm_flags))
+		return;
+
+	scan = kmalloc(sizeof(*scan), GFP_KERNEL);
+	if (!scan)
+		return;
+	scan->vma = pvma;
+	scan->next = pvma->vm_start;
+	do {
+		scan->nr = 0;
+		ret = apply_to_existing_page_range(parent, scan->next,
+						   pvma->vm_end - scan->next,
+						   hk_scan_pte, scan);
+		if (scan->nr)
+			hk_fork_move(vma, scan);
+	} while (ret == -ENOSPC);
+	kfree(scan);
+}
+
+void hk_fork_exit(void)
+{
+	/* Notifiers are freed asynchronously; wait for the last ones. */
+	mmu_notifier_synchronize();
+}
