@@ -32,7 +32,7 @@ bool hk_nt_zero = true;
 bool hk_memcg_strict;
 nodemask_t hk_nodes;
 
-/* Watermark changes must wake the refill thread. */
+/* Watermark changes must wake the refill threads. */
 static int hk_param_set_kick(const char *val, const struct kernel_param *kp)
 {
 	int ret = param_set_uint(val, kp);
