@@ -8,6 +8,7 @@
 #include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/mm_types.h>
+#include <linux/nodemask.h>
 #include <linux/sizes.h>
 #include <linux/sysfs.h>
 #include <linux/types.h>
@@ -24,40 +25,83 @@ extern unsigned int hk_shrink_backoff_ms;
 extern bool hk_nt_zero;
 extern bool hk_memcg_strict;
 
-/* stats.c: monotonically increasing event counters */
+/*
+ * main.c: the nodes that had memory when the module was loaded.  Each has a
+ * pool, a refill thread and a stats directory; set before anything else is
+ * initialised and never changed (memory hotplug is not followed).
+ */
+extern nodemask_t hk_nodes;
+
+/* stats.c: monotonically increasing event counters, not kept per node */
 struct hk_stats {
-	atomic64_t pool_handout_pages;
-	atomic64_t sync_fill_pages;
 	atomic64_t fault_pages;
-	atomic64_t idle_zeroed_bytes;
-	atomic64_t idle_nt_zeroed_bytes;
-	atomic64_t shrinker_released_pages;
 	atomic64_t mmap_calls;
 	atomic64_t mmap_bytes;
 };
 
 extern struct hk_stats hk_stats;
-extern const struct attribute_group *hk_attr_groups[];
 
 static inline void hk_stat_add(atomic64_t *counter, u64 val)
 {
 	atomic64_add(val, counter);
 }
 
-/* pool.c: pool of pre-zeroed, unsplit order-HK_BLOCK_ORDER blocks */
+/*
+ * stats.c: the values kept per node.  The counters come first; the pool
+ * sizes after HK_NR_NODE_COUNTERS are read from pool.c rather than counted.
+ */
+enum hk_node_stat_item {
+	HK_POOL_HANDOUT_PAGES,
+	HK_SYNC_FILL_PAGES,
+	HK_IDLE_ZEROED_BYTES,
+	HK_IDLE_NT_ZEROED_BYTES,
+	HK_SHRINKER_RELEASED_PAGES,
+	HK_NR_NODE_COUNTERS,
+	HK_POOL_ZEROED_PAGES = HK_NR_NODE_COUNTERS,
+	HK_POOL_DIRTY_PAGES,
+	HK_NR_NODE_STAT_ITEMS,
+};
+
+int hk_stats_init(void);
+void hk_stats_exit(void);
+const struct attribute_group **hk_stats_groups(void);
+void hk_node_stat_add(int nid, enum hk_node_stat_item item, u64 val);
+/* @nid NUMA_NO_NODE: the sum over all nodes */
+u64 hk_node_stat(int nid, enum hk_node_stat_item item);
+
+/*
+ * pool.c: one pool of pre-zeroed, unsplit order-HK_BLOCK_ORDER blocks per
+ * node in hk_nodes.  The limits apply to each node's pool.
+ */
 int hk_pool_init(void);
 void hk_pool_exit(void);
 void hk_pool_kick(void);
-void hk_pool_pause(unsigned int ms);
-struct page *hk_pool_take(void);
-unsigned long hk_pool_release(unsigned long nr_pages);
-unsigned long hk_pool_zeroed_pages(void);
-unsigned long hk_pool_dirty_pages(void);
+void hk_pool_pause(int nid, unsigned int ms);
+struct page *hk_pool_take(int nid);
+unsigned long hk_pool_release(int nid, unsigned long nr_pages);
+/* @nid NUMA_NO_NODE: the sum over all pools */
+unsigned long hk_pool_zeroed_pages(int nid);
+unsigned long hk_pool_dirty_pages(int nid);
 unsigned long hk_pool_max_pages(void);
 unsigned long hk_pool_low_pages(void);
 unsigned long hk_pool_high_pages(void);
 bool hk_pool_nt_zeroing(void);
 bool hk_pool_alloc_zeroes(void);
+
+/*
+ * numa.c: which nodes' pools may serve the calling task, from its memory
+ * policy and cpuset.
+ */
+struct hk_placement {
+	nodemask_t allowed;	/* pools that may serve at all */
+	nodemask_t interleave;	/* if not empty: spread blocks over these */
+	int preferred;		/* the first pool to try, or NUMA_NO_NODE */
+};
+
+void hk_placement_init(struct hk_placement *pl);
+int hk_placement_node(const struct hk_placement *pl,
+		      struct vm_area_struct *vma, unsigned long addr);
+int hk_nearest_node(int nid, const nodemask_t *nodes);
 
 /* shrinker.c */
 int hk_shrinker_init(void);

@@ -10,6 +10,7 @@
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/numa.h>
 #include <linux/uaccess.h>
 
 #include <linux/hakmem.h>
@@ -76,16 +77,18 @@ static long hk_ioctl_stats(void __user *uarg, size_t usize)
 		return -EINVAL;
 
 	memset(&st, 0, sizeof(st));
-	st.pool_zeroed_pages = hk_pool_zeroed_pages();
-	st.pool_dirty_pages = hk_pool_dirty_pages();
-	st.pool_handout_pages = atomic64_read(&hk_stats.pool_handout_pages);
-	st.sync_fill_pages = atomic64_read(&hk_stats.sync_fill_pages);
+	st.pool_zeroed_pages = hk_node_stat(NUMA_NO_NODE, HK_POOL_ZEROED_PAGES);
+	st.pool_dirty_pages = hk_node_stat(NUMA_NO_NODE, HK_POOL_DIRTY_PAGES);
+	st.pool_handout_pages =
+		hk_node_stat(NUMA_NO_NODE, HK_POOL_HANDOUT_PAGES);
+	st.sync_fill_pages = hk_node_stat(NUMA_NO_NODE, HK_SYNC_FILL_PAGES);
 	st.fault_pages = atomic64_read(&hk_stats.fault_pages);
-	st.idle_zeroed_bytes = atomic64_read(&hk_stats.idle_zeroed_bytes);
+	st.idle_zeroed_bytes =
+		hk_node_stat(NUMA_NO_NODE, HK_IDLE_ZEROED_BYTES);
 	st.idle_nt_zeroed_bytes =
-		atomic64_read(&hk_stats.idle_nt_zeroed_bytes);
+		hk_node_stat(NUMA_NO_NODE, HK_IDLE_NT_ZEROED_BYTES);
 	st.shrinker_released_pages =
-		atomic64_read(&hk_stats.shrinker_released_pages);
+		hk_node_stat(NUMA_NO_NODE, HK_SHRINKER_RELEASED_PAGES);
 	st.mmap_calls = atomic64_read(&hk_stats.mmap_calls);
 	st.mmap_bytes = atomic64_read(&hk_stats.mmap_bytes);
 

@@ -3,9 +3,9 @@
  * hakmem - pre-zeroed memory for user-space allocators
  *
  * /dev/hakmem hands out 2 MiB-aligned MAP_PRIVATE regions that are already
- * populated with zeroed, writable pages.  A SCHED_IDLE kernel thread keeps a
- * pool of zeroed 2 MiB blocks filled between a low and a high watermark; a
- * shrinker gives the pool back under memory pressure.
+ * populated with zeroed, writable pages.  On each memory node a SCHED_IDLE
+ * kernel thread keeps a pool of zeroed 2 MiB blocks filled between a low and
+ * a high watermark; a shrinker gives the pools back under memory pressure.
  *
  * This file: module parameters, the misc device and module init/exit.
  */
@@ -16,6 +16,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/nodemask.h>
 
 #include <linux/hakmem.h>
 
@@ -29,8 +30,9 @@ unsigned int hk_pool_high_mb = 32;
 unsigned int hk_shrink_backoff_ms = 1000;
 bool hk_nt_zero = true;
 bool hk_memcg_strict;
+nodemask_t hk_nodes;
 
-/* Watermark changes must wake the refill thread. */
+/* Watermark changes must wake the refill threads. */
 static int hk_param_set_kick(const char *val, const struct kernel_param *kp)
 {
 	int ret = param_set_uint(val, kp);
@@ -46,11 +48,11 @@ static const struct kernel_param_ops hk_watermark_ops = {
 };
 
 module_param_cb(pool_max_mb, &hk_watermark_ops, &hk_pool_max_mb, 0644);
-MODULE_PARM_DESC(pool_max_mb, "Hard cap of the pre-zeroed pool in MiB (default 256)");
+MODULE_PARM_DESC(pool_max_mb, "Hard cap of each node's pre-zeroed pool in MiB (default 256)");
 module_param_cb(pool_low_mb, &hk_watermark_ops, &hk_pool_low_mb, 0644);
-MODULE_PARM_DESC(pool_low_mb, "Refill the pool when it drops below this many MiB (default 8)");
+MODULE_PARM_DESC(pool_low_mb, "Refill a node's pool when it drops below this many MiB (default 8)");
 module_param_cb(pool_high_mb, &hk_watermark_ops, &hk_pool_high_mb, 0644);
-MODULE_PARM_DESC(pool_high_mb, "Refill the pool up to this many MiB (default 32)");
+MODULE_PARM_DESC(pool_high_mb, "Refill a node's pool up to this many MiB (default 32)");
 module_param_named(shrink_backoff_ms, hk_shrink_backoff_ms, uint, 0644);
 MODULE_PARM_DESC(shrink_backoff_ms, "Pause refilling this long after the shrinker ran (default 1000)");
 module_param_named(nt_zero, hk_nt_zero, bool, 0644);
@@ -72,28 +74,35 @@ static struct miscdevice hk_miscdev = {
 	.name	= "hakmem",
 	.fops	= &hk_fops,
 	.mode	= 0666,
-	.groups	= hk_attr_groups,
 };
 
 static int __init hk_init(void)
 {
 	int ret;
 
-	ret = hk_pool_init();
+	/* Memory hotplug is not followed: see kernel-module.rst. */
+	hk_nodes = node_states[N_MEMORY];
+
+	ret = hk_stats_init();
 	if (ret)
 		return ret;
+
+	ret = hk_pool_init();
+	if (ret)
+		goto err_stats;
 
 	ret = hk_shrinker_init();
 	if (ret)
 		goto err_pool;
 
+	hk_miscdev.groups = hk_stats_groups();
 	ret = misc_register(&hk_miscdev);
 	if (ret)
 		goto err_shrinker;
 
-	pr_info("version %s, abi %d, pool %u-%u MiB (max %u), zeroing by %s\n",
+	pr_info("version %s, abi %d, pool %u-%u MiB (max %u) on each of %u nodes, zeroing by %s\n",
 		HAKMEM_VERSION, HAKMEM_ABI_VERSION, hk_pool_low_mb,
-		hk_pool_high_mb, hk_pool_max_mb,
+		hk_pool_high_mb, hk_pool_max_mb, nodes_weight(hk_nodes),
 		hk_pool_alloc_zeroes() ? "page allocator (init_on_alloc)" :
 		hk_pool_nt_zeroing() ? "NT stores" : "clear_page");
 	return 0;
@@ -102,6 +111,8 @@ err_shrinker:
 	hk_shrinker_exit();
 err_pool:
 	hk_pool_exit();
+err_stats:
+	hk_stats_exit();
 	return ret;
 }
 
@@ -115,6 +126,7 @@ static void __exit hk_exit(void)
 	hk_fork_exit();
 	hk_shrinker_exit();
 	hk_pool_exit();
+	hk_stats_exit();
 }
 
 module_init(hk_init);

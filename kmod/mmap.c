@@ -24,6 +24,7 @@
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/nodemask.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -46,7 +47,9 @@ static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
 
 	memcg = get_mem_cgroup_from_mm(vmf->vma->vm_mm);
 	old = set_active_memcg(memcg);
-	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
+	/* alloc_page_vma() applies the VMA's memory policy (mbind()). */
+	page = alloc_page_vma(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT,
+			      vmf->vma, vmf->address);
 	set_active_memcg(old);
 	mem_cgroup_put(memcg);
 	if (!page)
@@ -95,26 +98,63 @@ static bool hk_may_use_pool(void)
 }
 
 /*
- * Fill @pages with HK_BLOCK_PAGES zeroed pages, each with one reference:
- * from the pool if possible, else allocated now (a pool miss).
+ * Another pool that @pl allows, the one nearest to @nid first: taken only
+ * after the synchronous allocation failed, see hk_get_block().
  */
-static int hk_get_block(struct page **pages, bool use_pool)
+static struct page *hk_take_other(const struct hk_placement *pl, int nid)
 {
+	nodemask_t left = pl->allowed;
+	struct page *block;
+	int from = nid;
+	int n;
+
+	if (nid == NUMA_NO_NODE)
+		from = numa_mem_id();
+	else
+		node_clear(nid, left);
+
+	while ((n = hk_nearest_node(from, &left)) != NUMA_NO_NODE) {
+		block = hk_pool_take(n);
+		if (block)
+			return block;
+		node_clear(n, left);
+	}
+	return NULL;
+}
+
+/*
+ * Fill @pages with HK_BLOCK_PAGES zeroed pages, each with one reference.
+ * In this order, from:
+ *  1. the pool of @nid, the node the memory policy prefers;
+ *  2. a synchronous allocation (a pool miss), which applies the policy
+ *     itself.  A local block that has to be zeroed now is better than a
+ *     remote one that is ready: the mapping keeps its node for life;
+ *  3. the pools of the other nodes that @pl allows, nearest first (none
+ *     for MPOL_BIND beyond its nodes): pre-zeroed memory beats single pages
+ *     when no free 2 MiB block is left;
+ *  4. single pages, allocated now.
+ */
+static int hk_get_block(struct page **pages, const struct hk_placement *pl,
+			int nid, bool use_pool)
+{
+	enum hk_node_stat_item item = HK_POOL_HANDOUT_PAGES;
 	struct page *block = NULL;
 	unsigned long i;
 
 	if (use_pool)
-		block = hk_pool_take();
-	if (block) {
-		hk_stat_add(&hk_stats.pool_handout_pages, HK_BLOCK_PAGES);
-	} else {
+		block = hk_pool_take(nid);
+	if (!block) {
 		block = alloc_pages(HK_SYNC_GFP | __GFP_NORETRY,
 				    HK_BLOCK_ORDER);
-		if (block)
-			hk_stat_add(&hk_stats.sync_fill_pages, HK_BLOCK_PAGES);
+		item = HK_SYNC_FILL_PAGES;
+	}
+	if (!block && use_pool) {
+		block = hk_take_other(pl, nid);
+		item = HK_POOL_HANDOUT_PAGES;
 	}
 
 	if (block) {
+		hk_node_stat_add(page_to_nid(block), item, HK_BLOCK_PAGES);
 		split_page(block, HK_BLOCK_ORDER);
 		for (i = 0; i < HK_BLOCK_PAGES; i++)
 			pages[i] = block + i;
@@ -127,7 +167,8 @@ static int hk_get_block(struct page **pages, bool use_pool)
 		if (!pages[i])
 			goto err_free;
 	}
-	hk_stat_add(&hk_stats.sync_fill_pages, HK_BLOCK_PAGES);
+	for (i = 0; i < HK_BLOCK_PAGES; i++)
+		hk_node_stat_add(page_to_nid(pages[i]), HK_SYNC_FILL_PAGES, 1);
 	return 0;
 
 err_free:
@@ -158,6 +199,7 @@ static int hk_populate(struct vm_area_struct *vma)
 {
 	pgprot_t prot = vma->vm_page_prot;
 	bool use_pool = hk_may_use_pool();
+	struct hk_placement pl;
 	struct page **pages;
 	unsigned long addr;
 	int ret = 0;
@@ -172,13 +214,15 @@ static int hk_populate(struct vm_area_struct *vma)
 	 * inserting.  mmap_region() recomputes vm_page_prot afterwards.
 	 */
 	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags | VM_SHARED);
+	hk_placement_init(&pl);
 
 	for (addr = vma->vm_start; addr < vma->vm_end; addr += HK_BLOCK_SIZE) {
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;
 		}
-		ret = hk_get_block(pages, use_pool);
+		ret = hk_get_block(pages, &pl, hk_placement_node(&pl, vma, addr),
+				   use_pool);
 		if (ret)
 			break;
 		ret = hk_insert_block(vma, addr, pages);

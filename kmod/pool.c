@@ -1,29 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hakmem - the pool of pre-zeroed 2 MiB blocks and its SCHED_IDLE refill
- * thread.
+ * hakmem - the per-node pools of pre-zeroed 2 MiB blocks and their
+ * SCHED_IDLE refill threads.
  *
- * The pool holds unsplit order-HK_BLOCK_ORDER blocks that nobody else
+ * Each node that had memory at load time (hk_nodes) has its own pool and
+ * its own refill thread, "hakmem_zerod<nid>", which runs on the node's CPUs
+ * and allocates with __GFP_THISNODE: a pool only ever holds memory of its
+ * node, and that memory is zeroed by a CPU of the same node.  The pool
+ * limits (pool_{low,high,max}_mb) apply to each pool; see
+ * Documentation/kernel-module.rst for why they are not split between nodes.
+ *
+ * A pool holds unsplit order-HK_BLOCK_ORDER blocks that nobody else
  * references, linked through the head page's lru field.  A block leaves the
  * pool exactly once: to be split and mapped (hk_pool_take) or to be freed
- * (hk_pool_release, the shrinker).  Pages are never put back into the pool
- * once handed out, so the pool needs no reference-count tracking.
+ * (hk_pool_release, the shrinker).  Pages are never put back into a pool
+ * once handed out, so the pools need no reference-count tracking.
  *
- * Locking: hk_pool.lock (a plain spinlock, never taken from interrupt
- * context and never held across an allocation or a sleep) protects
- * hk_pool.blocks and hk_pool.nr_blocks.  nr_blocks, nr_dirty and
- * backoff_until are also read locklessly as hints.
+ * Locking: each pool's lock (a plain spinlock, never taken from interrupt
+ * context and never held across an allocation or a sleep) protects its
+ * blocks and nr_blocks.  nr_blocks, nr_dirty and backoff_until are also read
+ * locklessly as hints.  The hk_pools array is published and withdrawn under
+ * kernel_param_lock(), see below.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpumask.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/topology.h>
+#include <linux/vmstat.h>
 #include <linux/wait.h>
 #include <uapi/linux/sched/types.h>
 
@@ -39,11 +54,7 @@
 /* Refills that fail back off at least this long. */
 #define HK_FAIL_BACKOFF_MS	100
 
-/*
- * Statically initialised: module parameters given at load time are set (and
- * call hk_pool_kick()) before hk_pool_init() runs.
- */
-static struct {
+struct hk_pool {
 	spinlock_t lock;		/* protects blocks and nr_blocks */
 	struct list_head blocks;	/* zeroed blocks, under lock */
 	unsigned long nr_blocks;	/* length of blocks, under lock */
@@ -51,12 +62,28 @@ static struct {
 	unsigned long backoff_until;	/* jiffies; no refill before this */
 	wait_queue_head_t wait;		/* the refill thread sleeps here */
 	struct task_struct *thread;
-} hk_pool = {
-	.lock		= __SPIN_LOCK_UNLOCKED(hk_pool.lock),
-	.blocks		= LIST_HEAD_INIT(hk_pool.blocks),
-	.nr_dirty	= ATOMIC_LONG_INIT(0),
-	.wait		= __WAIT_QUEUE_HEAD_INITIALIZER(hk_pool.wait),
+	int nid;
 };
+
+/*
+ * nr_node_ids entries: the pool of each node in hk_nodes, NULL elsewhere.
+ *
+ * Module parameters can be written (and call hk_pool_kick()) whenever they
+ * exist in sysfs, which includes the whole of module init and exit; that
+ * runs under kernel_param_lock().  So the array is published only once all
+ * its pools run, and withdrawn before they are freed, under the same lock.
+ * Everything else that uses the pools (mmap, the shrinker, sysfs, ioctls)
+ * is registered after hk_pool_init() and unregistered before
+ * hk_pool_exit().
+ */
+static struct hk_pool **hk_pools;
+
+static struct hk_pool *hk_pool_of(int nid)
+{
+	if (!hk_pools || nid < 0 || nid >= nr_node_ids)
+		return NULL;
+	return hk_pools[nid];
+}
 
 static unsigned long hk_mb_to_pages(unsigned int mb)
 {
@@ -99,14 +126,40 @@ unsigned long hk_pool_low_pages(void)
 	return hk_pool_low_blocks() * HK_BLOCK_PAGES;
 }
 
-unsigned long hk_pool_zeroed_pages(void)
+static unsigned long hk_pool_zeroed(struct hk_pool *pool)
 {
-	return READ_ONCE(hk_pool.nr_blocks) * HK_BLOCK_PAGES;
+	return READ_ONCE(pool->nr_blocks) * HK_BLOCK_PAGES;
 }
 
-unsigned long hk_pool_dirty_pages(void)
+static unsigned long hk_pool_dirty(struct hk_pool *pool)
 {
-	return atomic_long_read(&hk_pool.nr_dirty);
+	return atomic_long_read(&pool->nr_dirty);
+}
+
+/* @count of the pool of @nid, or the sum over all pools for NUMA_NO_NODE. */
+static unsigned long hk_pool_sum(int nid,
+				 unsigned long (*count)(struct hk_pool *))
+{
+	unsigned long sum = 0;
+	struct hk_pool *pool;
+	int n;
+
+	for_each_node_mask(n, hk_nodes) {
+		pool = hk_pool_of(n);
+		if (pool && (nid == NUMA_NO_NODE || nid == n))
+			sum += count(pool);
+	}
+	return sum;
+}
+
+unsigned long hk_pool_zeroed_pages(int nid)
+{
+	return hk_pool_sum(nid, hk_pool_zeroed);
+}
+
+unsigned long hk_pool_dirty_pages(int nid)
+{
+	return hk_pool_sum(nid, hk_pool_dirty);
 }
 
 /* True when the page allocator already zeroes every page (init_on_alloc). */
@@ -120,73 +173,97 @@ bool hk_pool_nt_zeroing(void)
 	return IS_ENABLED(CONFIG_X86_64) && READ_ONCE(hk_nt_zero);
 }
 
-static bool hk_pool_wants_refill(void)
+static bool hk_pool_wants_refill(struct hk_pool *pool)
 {
-	return READ_ONCE(hk_pool.nr_blocks) < hk_pool_low_blocks();
+	return READ_ONCE(pool->nr_blocks) < hk_pool_low_blocks();
 }
 
 /* Wake the refill thread if the pool is below its low watermark. */
-static void hk_pool_wake(void)
+static void hk_pool_wake(struct hk_pool *pool)
 {
-	if (hk_pool_wants_refill())
-		wake_up(&hk_pool.wait);
+	if (hk_pool_wants_refill(pool))
+		wake_up(&pool->wait);
 }
 
-/*
- * The limits changed: give back what exceeds pool_max_mb, and refill if the
- * pool is now below its low watermark.
- */
-void hk_pool_kick(void)
-{
-	unsigned long zeroed = hk_pool_zeroed_pages();
-	unsigned long max = hk_pool_max_pages();
-
-	if (zeroed > max)
-		hk_pool_release(zeroed - max);
-	hk_pool_wake();
-}
-
-/* Remove one zeroed block from the pool, or return NULL if it is empty. */
-struct page *hk_pool_take(void)
+/* Remove one zeroed block from @pool, or return NULL if it is empty. */
+static struct page *hk_pool_pop(struct hk_pool *pool)
 {
 	struct page *block;
 
-	spin_lock(&hk_pool.lock);
-	block = list_first_entry_or_null(&hk_pool.blocks, struct page, lru);
+	spin_lock(&pool->lock);
+	block = list_first_entry_or_null(&pool->blocks, struct page, lru);
 	if (block) {
 		list_del_init(&block->lru);
-		hk_pool.nr_blocks--;
+		pool->nr_blocks--;
 	}
-	spin_unlock(&hk_pool.lock);
-
-	hk_pool_wake();
+	spin_unlock(&pool->lock);
 	return block;
 }
 
 /*
- * Free at least @nr_pages pool pages (whole blocks) back to the page
- * allocator, or as many as the pool holds.  Returns the number freed.
+ * Free at least @nr_pages pages (whole blocks) of @pool back to the page
+ * allocator, or as many as it holds.  Returns the number freed.
  */
-unsigned long hk_pool_release(unsigned long nr_pages)
+static unsigned long hk_pool_shrink(struct hk_pool *pool,
+				    unsigned long nr_pages)
 {
 	unsigned long freed = 0;
 	struct page *block;
 
 	while (freed < nr_pages) {
-		spin_lock(&hk_pool.lock);
-		block = list_first_entry_or_null(&hk_pool.blocks, struct page,
-						 lru);
-		if (block) {
-			list_del_init(&block->lru);
-			hk_pool.nr_blocks--;
-		}
-		spin_unlock(&hk_pool.lock);
+		block = hk_pool_pop(pool);
 		if (!block)
 			break;
 		__free_pages(block, HK_BLOCK_ORDER);
 		freed += HK_BLOCK_PAGES;
 	}
 	return freed;
+}
+
+/*
+ * The limits changed: give back what exceeds pool_max_mb in each pool, and
+ * refill those now below their low watermark.  Called with
+ * kernel_param_lock() held, see hk_pools.
+ */
+void hk_pool_kick(void)
+{
+	unsigned long zeroed, max = hk_pool_max_pages();
+	struct hk_pool *pool;
+	int nid;
+
+	for_each_node_mask(nid, hk_nodes) {
+		pool = hk_pool_of(nid);
+		if (!pool)
+			continue;
+		zeroed = hk_pool_zeroed(pool);
+		if (zeroed > max)
+			hk_pool_shrink(pool, zeroed - max);
+		hk_pool_wake(pool);
+	}
+}
+
+/*
+ * Remove one zeroed block from the pool of @nid, or return NULL if it is
+ * empty or @nid has no pool.
+ */
+struct page *hk_pool_take(int nid)
+{
+	struct hk_pool *pool = hk_pool_of(nid);
+	struct page *block;
+
+	if (!pool)
+		return NULL;
+	block = hk_pool_pop(pool);
+	hk_pool_wake(pool);
+	return block;
+}
+
+/* Free at least @nr_pages pages of the pool of @nid; returns the number. */
+unsigned long hk_pool_release(int nid, unsigned long nr_pages)
+{
+	struct hk_pool *pool = hk_pool_of(nid);
+
+	return pool ? hk_pool_shrink(pool, nr_pages) : 0;
 }
 
 #ifdef CONFIG_X86_64
@@ -215,7 +292,7 @@ static void hk_zero_page_nt(void *addr)
 #endif
 
 /* Zero a freshly allocated block unless the page allocator already did. */
-static void hk_zero_block(struct page *block)
+static void hk_zero_block(struct hk_pool *pool, struct page *block)
 {
 	bool nt = hk_pool_nt_zeroing();
 	unsigned long i;
@@ -235,71 +312,95 @@ static void hk_zero_block(struct page *block)
 		if (nt) {
 			/* NT stores are weakly ordered: fence before publishing. */
 			wmb();
-			hk_stat_add(&hk_stats.idle_nt_zeroed_bytes,
-				    HK_BLOCK_SIZE);
+			hk_node_stat_add(pool->nid, HK_IDLE_NT_ZEROED_BYTES,
+					 HK_BLOCK_SIZE);
 		}
 	}
-	hk_stat_add(&hk_stats.idle_zeroed_bytes, HK_BLOCK_SIZE);
+	hk_node_stat_add(pool->nid, HK_IDLE_ZEROED_BYTES, HK_BLOCK_SIZE);
 }
 
-/* Do not refill for @ms milliseconds. */
-void hk_pool_pause(unsigned int ms)
+static void hk_pool_backoff(struct hk_pool *pool, unsigned int ms)
 {
-	WRITE_ONCE(hk_pool.backoff_until, jiffies + msecs_to_jiffies(ms));
+	WRITE_ONCE(pool->backoff_until, jiffies + msecs_to_jiffies(ms));
 }
 
-static bool hk_pool_backing_off(void)
+/* Do not refill the pool of @nid for @ms milliseconds. */
+void hk_pool_pause(int nid, unsigned int ms)
 {
-	return time_before(jiffies, READ_ONCE(hk_pool.backoff_until));
+	struct hk_pool *pool = hk_pool_of(nid);
+
+	if (pool)
+		hk_pool_backoff(pool, ms);
 }
 
-/* Plenty of free memory: refills stop below 1/16 of RAM available. */
-static bool hk_memory_ok(void)
+static bool hk_pool_backing_off(struct hk_pool *pool)
 {
-	return si_mem_available() > (long)(totalram_pages() >> 4);
+	return time_before(jiffies, READ_ONCE(pool->backoff_until));
 }
 
 /*
- * Fill the pool up to the high watermark; called by the refill thread.
- * Returns the number of blocks added.
+ * Plenty of free memory: refills stop below 1/16 of RAM available, and
+ * below 1/16 of the node's memory free, so that no pool drains its node
+ * while the others have memory to spare.
  */
-static unsigned long hk_pool_fill(void)
+static bool hk_memory_ok(int nid)
 {
+	struct pglist_data *pgdat = NODE_DATA(nid);
+	unsigned long free = 0, managed = 0;
+	int i;
+
+	if (si_mem_available() <= (long)(totalram_pages() >> 4))
+		return false;
+	for (i = 0; i < MAX_NR_ZONES; i++) {
+		free += zone_page_state(&pgdat->node_zones[i], NR_FREE_PAGES);
+		managed += zone_managed_pages(&pgdat->node_zones[i]);
+	}
+	return free > managed >> 4;
+}
+
+/*
+ * Fill @pool up to the high watermark with blocks of its node; called by
+ * its refill thread.  Returns the number of blocks added.
+ */
+static unsigned long hk_pool_fill(struct hk_pool *pool)
+{
+	unsigned int fail_ms = max(READ_ONCE(hk_shrink_backoff_ms),
+				   HK_FAIL_BACKOFF_MS);
 	unsigned long added = 0;
 	struct page *block;
 
 	while (!kthread_should_stop() &&
-	       READ_ONCE(hk_pool.nr_blocks) < hk_pool_high_blocks()) {
-		if (hk_pool_backing_off())
+	       READ_ONCE(pool->nr_blocks) < hk_pool_high_blocks()) {
+		if (hk_pool_backing_off(pool))
 			break;
-		if (!hk_memory_ok()) {
-			hk_pool_pause(max(READ_ONCE(hk_shrink_backoff_ms),
-					  HK_FAIL_BACKOFF_MS));
+		if (!hk_memory_ok(pool->nid)) {
+			hk_pool_backoff(pool, fail_ms);
 			break;
 		}
 
-		block = alloc_pages(HK_REFILL_GFP, HK_BLOCK_ORDER);
+		block = alloc_pages_node(pool->nid,
+					 HK_REFILL_GFP | __GFP_THISNODE,
+					 HK_BLOCK_ORDER);
 		if (!block) {
-			hk_pool_pause(max(READ_ONCE(hk_shrink_backoff_ms),
-					  HK_FAIL_BACKOFF_MS));
+			hk_pool_backoff(pool, fail_ms);
 			break;
 		}
 
-		atomic_long_add(HK_BLOCK_PAGES, &hk_pool.nr_dirty);
-		hk_zero_block(block);
+		atomic_long_add(HK_BLOCK_PAGES, &pool->nr_dirty);
+		hk_zero_block(pool, block);
 
-		spin_lock(&hk_pool.lock);
+		spin_lock(&pool->lock);
 		/* The limits may have been lowered meanwhile. */
-		if (hk_pool.nr_blocks >= hk_pool_max_blocks()) {
-			spin_unlock(&hk_pool.lock);
-			atomic_long_sub(HK_BLOCK_PAGES, &hk_pool.nr_dirty);
+		if (pool->nr_blocks >= hk_pool_max_blocks()) {
+			spin_unlock(&pool->lock);
+			atomic_long_sub(HK_BLOCK_PAGES, &pool->nr_dirty);
 			__free_pages(block, HK_BLOCK_ORDER);
 			break;
 		}
-		list_add_tail(&block->lru, &hk_pool.blocks);
-		hk_pool.nr_blocks++;
-		spin_unlock(&hk_pool.lock);
-		atomic_long_sub(HK_BLOCK_PAGES, &hk_pool.nr_dirty);
+		list_add_tail(&block->lru, &pool->blocks);
+		pool->nr_blocks++;
+		spin_unlock(&pool->lock);
+		atomic_long_sub(HK_BLOCK_PAGES, &pool->nr_dirty);
 		added++;
 
 		cond_resched();
@@ -307,12 +408,13 @@ static unsigned long hk_pool_fill(void)
 	return added;
 }
 
-static int hk_refill_thread(void *unused)
+static int hk_refill_thread(void *data)
 {
 	const struct sched_attr attr = {
 		.size		= sizeof(attr),
 		.sched_policy	= SCHED_IDLE,
 	};
+	struct hk_pool *pool = data;
 	long wait;
 	int ret;
 
@@ -325,13 +427,13 @@ static int hk_refill_thread(void *unused)
 	}
 
 	while (!kthread_should_stop()) {
-		wait_event_interruptible(hk_pool.wait,
+		wait_event_interruptible(pool->wait,
 					 kthread_should_stop() ||
-					 hk_pool_wants_refill());
+					 hk_pool_wants_refill(pool));
 		if (kthread_should_stop())
 			break;
 
-		wait = READ_ONCE(hk_pool.backoff_until) - jiffies;
+		wait = READ_ONCE(pool->backoff_until) - jiffies;
 		if (wait > 0) {
 			schedule_timeout_interruptible(wait);
 			continue;
@@ -340,25 +442,97 @@ static int hk_refill_thread(void *unused)
 		 * Never spin: if nothing could be added (limits changing
 		 * under us), wait a little before looking again.
 		 */
-		if (!hk_pool_fill() && !hk_pool_backing_off())
-			hk_pool_pause(HK_FAIL_BACKOFF_MS);
+		if (!hk_pool_fill(pool) && !hk_pool_backing_off(pool))
+			hk_pool_backoff(pool, HK_FAIL_BACKOFF_MS);
 		cond_resched();
 	}
 	return 0;
 }
 
+/* Set up the pool of @nid and start its refill thread. */
+static struct hk_pool *hk_pool_create(int nid)
+{
+	const struct cpumask *cpus = cpumask_of_node(nid);
+	struct task_struct *thread;
+	struct hk_pool *pool;
+
+	pool = kzalloc_node(sizeof(*pool), GFP_KERNEL, nid);
+	if (!pool)
+		return ERR_PTR(-ENOMEM);
+	spin_lock_init(&pool->lock);
+	INIT_LIST_HEAD(&pool->blocks);
+	init_waitqueue_head(&pool->wait);
+	pool->backoff_until = jiffies;
+	pool->nid = nid;
+
+	thread = kthread_create_on_node(hk_refill_thread, pool, nid,
+					"hakmem_zerod%d", nid);
+	if (IS_ERR(thread)) {
+		kfree(pool);
+		return ERR_CAST(thread);
+	}
+	/*
+	 * Zero on the node's own CPUs, next to the memory.  A node without
+	 * CPUs (online when the module loads) gets an unbound thread, as the
+	 * scheduler would move a bound one off an empty mask anyway.
+	 */
+	if (cpumask_intersects(cpus, cpu_online_mask))
+		set_cpus_allowed_ptr(thread, cpus);
+	pool->thread = thread;
+	wake_up_process(thread);
+	return pool;
+}
+
+/* Stop the refill thread of @pool, free its blocks and the pool itself. */
+static void hk_pool_destroy(struct hk_pool *pool)
+{
+	kthread_stop(pool->thread);
+	hk_pool_shrink(pool, ULONG_MAX);
+	WARN_ON(pool->nr_blocks);
+	kfree(pool);
+}
+
+static void hk_pools_destroy(struct hk_pool **pools)
+{
+	int nid;
+
+	for_each_node_mask(nid, hk_nodes)
+		if (pools[nid])
+			hk_pool_destroy(pools[nid]);
+	kfree(pools);
+}
+
 int hk_pool_init(void)
 {
-	hk_pool.backoff_until = jiffies;
-	hk_pool.thread = kthread_run(hk_refill_thread, NULL, "hakmem_zerod");
-	if (IS_ERR(hk_pool.thread))
-		return PTR_ERR(hk_pool.thread);
+	struct hk_pool **pools;
+	int nid, ret;
+
+	pools = kcalloc(nr_node_ids, sizeof(*pools), GFP_KERNEL);
+	if (!pools)
+		return -ENOMEM;
+	for_each_node_mask(nid, hk_nodes) {
+		pools[nid] = hk_pool_create(nid);
+		if (IS_ERR(pools[nid])) {
+			ret = PTR_ERR(pools[nid]);
+			pools[nid] = NULL;
+			hk_pools_destroy(pools);
+			return ret;
+		}
+	}
+
+	kernel_param_lock(THIS_MODULE);
+	hk_pools = pools;
+	kernel_param_unlock(THIS_MODULE);
 	return 0;
 }
 
 void hk_pool_exit(void)
 {
-	kthread_stop(hk_pool.thread);
-	hk_pool_release(ULONG_MAX);
-	WARN_ON(hk_pool.nr_blocks);
+	struct hk_pool **pools;
+
+	kernel_param_lock(THIS_MODULE);
+	pools = hk_pools;
+	hk_pools = NULL;
+	kernel_param_unlock(THIS_MODULE);
+	hk_pools_destroy(pools);
 }

@@ -2,12 +2,15 @@
 /*
  * hakmem - give pool pages back to the kernel under memory pressure.
  *
+ * The shrinker is NUMA-aware: reclaim on a node shrinks that node's pool
+ * only (and pauses only its refill), and leaves the others alone.
+ *
  * The shrinker is not memcg-aware: pool blocks are not charged to any memory
  * cgroup, so only global reclaim (and drop_caches) shrinks the pool.
  *
  * The shrinker does not wake the refill thread: refills are demand driven
- * (an mmap that leaves the pool below its low watermark), so after pressure
- * the pool stays empty until it is used again, and even then the refill
+ * (an mmap that leaves a pool below its low watermark), so after pressure
+ * a pool stays empty until it is used again, and even then the refill
  * waits shrink_backoff_ms so that it does not immediately undo the reclaim.
  */
 #include <linux/mm.h>
@@ -19,7 +22,7 @@
 static unsigned long hk_shrink_count(struct shrinker *shrink,
 				     struct shrink_control *sc)
 {
-	unsigned long nr = hk_pool_zeroed_pages();
+	unsigned long nr = hk_pool_zeroed_pages(sc->nid);
 
 	return nr ? nr : SHRINK_EMPTY;
 }
@@ -29,9 +32,9 @@ static unsigned long hk_shrink_scan(struct shrinker *shrink,
 {
 	unsigned long freed;
 
-	hk_pool_pause(READ_ONCE(hk_shrink_backoff_ms));
-	freed = hk_pool_release(sc->nr_to_scan);
-	hk_stat_add(&hk_stats.shrinker_released_pages, freed);
+	hk_pool_pause(sc->nid, READ_ONCE(hk_shrink_backoff_ms));
+	freed = hk_pool_release(sc->nid, sc->nr_to_scan);
+	hk_node_stat_add(sc->nid, HK_SHRINKER_RELEASED_PAGES, freed);
 	return freed ? freed : SHRINK_STOP;
 }
 
@@ -41,7 +44,7 @@ int hk_shrinker_init(void)
 {
 	int ret;
 
-	hk_shrinker = shrinker_alloc(0, "hakmem-pool");
+	hk_shrinker = shrinker_alloc(SHRINKER_NUMA_AWARE, "hakmem-pool");
 	if (!hk_shrinker)
 		return -ENOMEM;
 	hk_shrinker->count_objects = hk_shrink_count;

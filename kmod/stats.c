@@ -1,18 +1,61 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hakmem - statistics, exported in /sys/class/misc/hakmem/stats/ (one value
- * per file) and through HAKMEM_IOC_STATS.
+ * hakmem - statistics, exported through HAKMEM_IOC_STATS and in sysfs, one
+ * value per file:
+ *
+ *	/sys/class/misc/hakmem/stats/	the whole module (sums over the nodes)
+ *	/sys/class/misc/hakmem/node<N>/	the pool and the counters of node N
+ *
+ * The per-node directories sit next to stats/, not inside it: attribute
+ * groups are one directory deep, and they are what lets the misc device
+ * create every file before its uevent.  There is one directory for each
+ * node in hk_nodes, built at init.
  *
  * The counters are independent atomics; a reader may see a mix of older and
  * newer values, which is fine for statistics.
  */
 #include <linux/device.h>
 #include <linux/kernel.h>
+#include <linux/nodemask.h>
+#include <linux/slab.h>
 #include <linux/sysfs.h>
 
 #include "internal.h"
 
 struct hk_stats hk_stats;
+
+struct hk_node_counters {
+	atomic64_t v[HK_NR_NODE_COUNTERS];
+};
+
+/* nr_node_ids entries: pages can come from a node hotplugged later. */
+static struct hk_node_counters *hk_node_counters;
+
+void hk_node_stat_add(int nid, enum hk_node_stat_item item, u64 val)
+{
+	atomic64_add(val, &hk_node_counters[nid].v[item]);
+}
+
+u64 hk_node_stat(int nid, enum hk_node_stat_item item)
+{
+	u64 sum = 0;
+	int n;
+
+	switch (item) {
+	case HK_POOL_ZEROED_PAGES:
+		return hk_pool_zeroed_pages(nid);
+	case HK_POOL_DIRTY_PAGES:
+		return hk_pool_dirty_pages(nid);
+	default:
+		break;
+	}
+
+	if (nid != NUMA_NO_NODE)
+		return atomic64_read(&hk_node_counters[nid].v[item]);
+	for_each_node(n)
+		sum += atomic64_read(&hk_node_counters[n].v[item]);
+	return sum;
+}
 
 #define HK_COUNTER_ATTR(name)						\
 static ssize_t name##_show(struct device *dev,				\
@@ -23,49 +66,119 @@ static ssize_t name##_show(struct device *dev,				\
 }									\
 static DEVICE_ATTR_RO(name)
 
-HK_COUNTER_ATTR(pool_handout_pages);
-HK_COUNTER_ATTR(sync_fill_pages);
 HK_COUNTER_ATTR(fault_pages);
-HK_COUNTER_ATTR(idle_zeroed_bytes);
-HK_COUNTER_ATTR(idle_nt_zeroed_bytes);
-HK_COUNTER_ATTR(shrinker_released_pages);
 HK_COUNTER_ATTR(mmap_calls);
 HK_COUNTER_ATTR(mmap_bytes);
 
-static ssize_t pool_zeroed_pages_show(struct device *dev,
-				      struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%lu\n", hk_pool_zeroed_pages());
-}
-static DEVICE_ATTR_RO(pool_zeroed_pages);
-
-static ssize_t pool_dirty_pages_show(struct device *dev,
-				     struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%lu\n", hk_pool_dirty_pages());
-}
-static DEVICE_ATTR_RO(pool_dirty_pages);
-
-static struct attribute *hk_stats_attrs[] = {
-	&dev_attr_pool_zeroed_pages.attr,
-	&dev_attr_pool_dirty_pages.attr,
-	&dev_attr_pool_handout_pages.attr,
-	&dev_attr_sync_fill_pages.attr,
+/* The files of stats/ that have no per-node counterpart. */
+static struct attribute *hk_global_attrs[] = {
 	&dev_attr_fault_pages.attr,
-	&dev_attr_idle_zeroed_bytes.attr,
-	&dev_attr_idle_nt_zeroed_bytes.attr,
-	&dev_attr_shrinker_released_pages.attr,
 	&dev_attr_mmap_calls.attr,
 	&dev_attr_mmap_bytes.attr,
-	NULL,
 };
 
-static const struct attribute_group hk_stats_group = {
-	.name	= "stats",
-	.attrs	= hk_stats_attrs,
+static const char * const hk_node_stat_names[HK_NR_NODE_STAT_ITEMS] = {
+	[HK_POOL_HANDOUT_PAGES]		= "pool_handout_pages",
+	[HK_SYNC_FILL_PAGES]		= "sync_fill_pages",
+	[HK_IDLE_ZEROED_BYTES]		= "idle_zeroed_bytes",
+	[HK_IDLE_NT_ZEROED_BYTES]	= "idle_nt_zeroed_bytes",
+	[HK_SHRINKER_RELEASED_PAGES]	= "shrinker_released_pages",
+	[HK_POOL_ZEROED_PAGES]		= "pool_zeroed_pages",
+	[HK_POOL_DIRTY_PAGES]		= "pool_dirty_pages",
 };
 
-const struct attribute_group *hk_attr_groups[] = {
-	&hk_stats_group,
-	NULL,
+/* One file of a per-node value: of node @nid, or the sum (NUMA_NO_NODE). */
+struct hk_stat_attr {
+	struct device_attribute dattr;
+	int nid;
+	enum hk_node_stat_item item;
 };
+
+/* One directory: stats/ or node<N>/. */
+struct hk_stat_dir {
+	struct attribute_group group;
+	struct hk_stat_attr attrs[HK_NR_NODE_STAT_ITEMS];
+	struct attribute *ptrs[HK_NR_NODE_STAT_ITEMS +
+			       ARRAY_SIZE(hk_global_attrs) + 1];
+	char name[16];
+};
+
+/* stats/, then one directory per node of hk_nodes; and their groups. */
+static struct hk_stat_dir *hk_stat_dirs;
+static const struct attribute_group **hk_groups;
+
+static ssize_t hk_stat_attr_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	struct hk_stat_attr *a = container_of(attr, struct hk_stat_attr,
+					      dattr);
+
+	return sysfs_emit(buf, "%llu\n", hk_node_stat(a->nid, a->item));
+}
+
+/* Set up @dir for node @nid, or for the sums if @nid is NUMA_NO_NODE. */
+static void hk_stat_dir_init(struct hk_stat_dir *dir, int nid)
+{
+	struct hk_stat_attr *a;
+	int i, n = 0;
+
+	if (nid == NUMA_NO_NODE) {
+		snprintf(dir->name, sizeof(dir->name), "stats");
+		for (i = 0; i < ARRAY_SIZE(hk_global_attrs); i++)
+			dir->ptrs[n++] = hk_global_attrs[i];
+	} else {
+		snprintf(dir->name, sizeof(dir->name), "node%d", nid);
+	}
+
+	for (i = 0; i < HK_NR_NODE_STAT_ITEMS; i++) {
+		a = &dir->attrs[i];
+		sysfs_attr_init(&a->dattr.attr);
+		a->dattr.attr.name = hk_node_stat_names[i];
+		a->dattr.attr.mode = 0444;
+		a->dattr.show = hk_stat_attr_show;
+		a->nid = nid;
+		a->item = i;
+		dir->ptrs[n++] = &a->dattr.attr;
+	}
+	dir->ptrs[n] = NULL;
+	dir->group.name = dir->name;
+	dir->group.attrs = dir->ptrs;
+}
+
+int hk_stats_init(void)
+{
+	int nr_dirs = nodes_weight(hk_nodes) + 1;
+	int nid, i = 0;
+
+	hk_node_counters = kcalloc(nr_node_ids, sizeof(*hk_node_counters),
+				   GFP_KERNEL);
+	hk_stat_dirs = kcalloc(nr_dirs, sizeof(*hk_stat_dirs), GFP_KERNEL);
+	hk_groups = kcalloc(nr_dirs + 1, sizeof(*hk_groups), GFP_KERNEL);
+	if (!hk_node_counters || !hk_stat_dirs || !hk_groups) {
+		hk_stats_exit();
+		return -ENOMEM;
+	}
+
+	hk_stat_dir_init(&hk_stat_dirs[i], NUMA_NO_NODE);
+	hk_groups[i] = &hk_stat_dirs[i].group;
+	for_each_node_mask(nid, hk_nodes) {
+		i++;
+		hk_stat_dir_init(&hk_stat_dirs[i], nid);
+		hk_groups[i] = &hk_stat_dirs[i].group;
+	}
+	return 0;
+}
+
+/* The groups for the misc device; valid from hk_stats_init() on. */
+const struct attribute_group **hk_stats_groups(void)
+{
+	return hk_groups;
+}
+
+/* Only after the misc device (and with it the files) is gone. */
+void hk_stats_exit(void)
+{
+	kfree(hk_groups);
+	kfree(hk_stat_dirs);
+	kfree(hk_node_counters);
+}

@@ -107,6 +107,14 @@ if grep -q '^hakmem ' /proc/modules; then
 	for f in /sys/class/misc/hakmem/stats/*; do
 		[ -r "$f" ] && echo "HAKMEM-VM:   ${f##*/} $(cat "$f")"
 	done
+	for d in /sys/class/misc/hakmem/node*; do
+		[ -d "$d" ] || continue
+		line=""
+		for f in "$d"/*; do
+			line="$line ${f##*/}=$(cat "$f")"
+		done
+		echo "HAKMEM-VM:   ${d##*/}:$line"
+	done
 	rmmod hakmem || fail="$fail rmmod"
 fi
 finish

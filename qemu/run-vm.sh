@@ -14,7 +14,9 @@
 # puts in /tests run as tests too.
 # environment: VM_TIMEOUT (seconds, default 480), VM_SMP (default 2),
 #              VM_MEM (default 1G), VM_DEBUG=1 (all kernel messages on the
-#              console, not only the final dmesg dump)
+#              console, not only the final dmesg dump), VM_NUMA=<n> (n NUMA
+#              nodes of 1G and one CPU (socket) each; overrides VM_SMP and
+#              VM_MEM)
 #
 # Exit status: 0 only if every test passed AND the kernel log is clean
 # (no BUG/WARNING/Oops/general protection/hung task/...).  The full serial
@@ -103,10 +105,22 @@ log="$out/console.log"
 quiet="loglevel=5 softlockup_panic=1 softlockup_all_cpu_backtrace=1 watchdog_thresh=30"
 [ "${VM_DEBUG:-0}" = 1 ] && quiet="loglevel=8"
 timeout_s=${VM_TIMEOUT:-480}
+smp=${VM_SMP:-2} mem=${VM_MEM:-1G} numa=""
+if [ "${VM_NUMA:-1}" -gt 1 ]; then
+	# A socket per node: CPUs that share a cache must share a node.
+	smp=$VM_NUMA,sockets=$VM_NUMA mem=${VM_NUMA}G
+	i=0
+	while [ $i -lt "$VM_NUMA" ]; do
+		numa="$numa -object memory-backend-ram,id=m$i,size=1G"
+		numa="$numa -numa node,nodeid=$i,cpus=$i,memdev=m$i"
+		i=$((i + 1))
+	done
+fi
 echo "run-vm: booting $kernel ($found test binaries, timeout ${timeout_s}s)" >&2
 set +e
+# shellcheck disable=SC2086 # $numa is a list of options
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-	-accel tcg -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-1G}" \
+	-accel tcg -cpu max -smp "$smp" -m "$mem" $numa \
 	-nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 $quiet mitigations=off$append" \

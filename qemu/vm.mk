@@ -17,7 +17,9 @@
 # Boot modes, each one VM boot per kernel:
 #   nt-zero     the pool zeroes pages itself (NT stores; init_on_alloc=0)
 #   alloc-zero  the page allocator zeroes them (init_on_alloc=1)
-VM_MODES ?= nt-zero alloc-zero
+#   numa        two NUMA nodes, one CPU each (init_on_alloc=1), where the
+#               per-node pool tests run
+VM_MODES ?= nt-zero alloc-zero numa
 # Extra kernel command line for every boot, e.g. VM_APPEND="HK_TEST=chaos
 # HK_LOOPS=5" runs one test five times.  qemu/run-vm.sh also reads
 # VM_TIMEOUT, VM_SMP, VM_MEM and VM_DEBUG=1.
@@ -76,14 +78,16 @@ test-vm-all:
 test-vm: $(foreach k,$(VM_KERNELS),$(call km_ko,$(k))) $(KM_KST_BIN)
 	@test -n "$(VM_KERNELS)" || { echo "test-vm: no supported kernel installed" >&2; exit 1; }
 	@rc=0; for k in $(VM_KERNELS); do for m in $(VM_MODES); do \
+		nodes=1; \
 		case $$m in \
 		nt-zero) a=init_on_alloc=0 ;; \
 		alloc-zero) a=init_on_alloc=1 ;; \
+		numa) a=init_on_alloc=1 nodes=2 ;; \
 		*) echo "test-vm: unknown mode $$m" >&2; exit 2 ;; \
 		esac; \
 		out=$(BUILD)/vm/$$k/$$m; \
 		echo "test-vm: === $$k, mode $$m ($$a) ==="; \
-		qemu/run-vm.sh -k /boot/vmlinuz-$$k -m $(BUILD)/kmod/$$k/hakmem.ko \
+		VM_NUMA=$$nodes qemu/run-vm.sh -k /boot/vmlinuz-$$k -m $(BUILD)/kmod/$$k/hakmem.ko \
 			-t $(KM_KST_DIR)/bin -o $$out \
 			$(foreach e,$(VM_EXTRA_KO),-e /lib/modules/$$k/kernel/$(e).ko) \
 			$(foreach o,$(VM_OVERLAYS),-O $(o)) \

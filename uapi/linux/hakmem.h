@@ -45,14 +45,15 @@ struct hakmem_info {
 	__u32 abi_version;	/* out: HAKMEM_ABI_VERSION */
 	__u64 superslab_size;	/* out: mapping granule and alignment */
 	__u64 page_size;	/* out: PAGE_SIZE */
-	__u64 pool_max_bytes;	/* out: hard cap of the pre-zeroed pool */
-	__u64 pool_low_bytes;	/* out: refill starts below this */
-	__u64 pool_high_bytes;	/* out: refill stops at this */
+	__u64 pool_max_bytes;	/* out: hard cap of each node's pool */
+	__u64 pool_low_bytes;	/* out: a node's refill starts below this */
+	__u64 pool_high_bytes;	/* out: a node's refill stops at this */
 	__u64 features;		/* out: HAKMEM_FEAT_* */
 };
 
 #define HAKMEM_INFO_SIZE_VER0	56
 
+/* The pool and idle counters are sums over all nodes' pools. */
 struct hakmem_stats {
 	__u32 flags;			/* in: must be 0 */
 	__u32 __pad;			/* out: 0 */
