@@ -22,6 +22,8 @@ extern unsigned int hk_pool_max_mb;
 extern unsigned int hk_pool_low_mb;
 extern unsigned int hk_pool_high_mb;
 extern unsigned int hk_shrink_backoff_ms;
+/* The longest shrink_backoff_ms: ten minutes. */
+#define HK_MAX_BACKOFF_MS	600000
 extern bool hk_nt_zero;
 extern bool hk_memcg_strict;
 
@@ -82,9 +84,15 @@ unsigned long hk_pool_release(int nid, unsigned long nr_pages);
 /* @nid NUMA_NO_NODE: the sum over all pools */
 unsigned long hk_pool_zeroed_pages(int nid);
 unsigned long hk_pool_dirty_pages(int nid);
-unsigned long hk_pool_max_pages(void);
-unsigned long hk_pool_low_pages(void);
-unsigned long hk_pool_high_pages(void);
+/* Pool limits in pages (or blocks, inside pool.c); low <= high <= max. */
+struct hk_pool_limits {
+	unsigned long low;
+	unsigned long high;
+	unsigned long max;
+};
+
+void hk_pool_limits(struct hk_pool_limits *lim);
+void hk_pool_rearm(void);
 bool hk_pool_nt_zeroing(void);
 bool hk_pool_alloc_zeroes(void);
 

@@ -37,6 +37,7 @@ static int hk_copy_out(void __user *uarg, size_t usize, const void *karg,
 
 static long hk_ioctl_info(void __user *uarg, size_t usize)
 {
+	struct hk_pool_limits lim;
 	struct hakmem_info info;
 	int ret;
 
@@ -51,9 +52,10 @@ static long hk_ioctl_info(void __user *uarg, size_t usize)
 	info.abi_version = HAKMEM_ABI_VERSION;
 	info.superslab_size = HK_BLOCK_SIZE;
 	info.page_size = PAGE_SIZE;
-	info.pool_max_bytes = (u64)hk_pool_max_pages() << PAGE_SHIFT;
-	info.pool_low_bytes = (u64)hk_pool_low_pages() << PAGE_SHIFT;
-	info.pool_high_bytes = (u64)hk_pool_high_pages() << PAGE_SHIFT;
+	hk_pool_limits(&lim);
+	info.pool_max_bytes = (u64)lim.max << PAGE_SHIFT;
+	info.pool_low_bytes = (u64)lim.low << PAGE_SHIFT;
+	info.pool_high_bytes = (u64)lim.high << PAGE_SHIFT;
 	if (hk_pool_alloc_zeroes())
 		info.features |= HAKMEM_FEAT_INIT_ON_ALLOC;
 	else if (hk_pool_nt_zeroing())

@@ -53,8 +53,24 @@ module_param_cb(pool_low_mb, &hk_watermark_ops, &hk_pool_low_mb, 0644);
 MODULE_PARM_DESC(pool_low_mb, "Refill a node's pool when it drops below this many MiB (default 8)");
 module_param_cb(pool_high_mb, &hk_watermark_ops, &hk_pool_high_mb, 0644);
 MODULE_PARM_DESC(pool_high_mb, "Refill a node's pool up to this many MiB (default 32)");
-module_param_named(shrink_backoff_ms, hk_shrink_backoff_ms, uint, 0644);
-MODULE_PARM_DESC(shrink_backoff_ms, "Pause refilling this long after the shrinker ran (default 1000)");
+/* A back-off under way follows the new value at once. */
+static int hk_param_set_backoff(const char *val,
+				const struct kernel_param *kp)
+{
+	int ret = param_set_uint_minmax(val, kp, 0, HK_MAX_BACKOFF_MS);
+
+	if (!ret)
+		hk_pool_rearm();
+	return ret;
+}
+
+static const struct kernel_param_ops hk_backoff_ops = {
+	.set = hk_param_set_backoff,
+	.get = param_get_uint,
+};
+
+module_param_cb(shrink_backoff_ms, &hk_backoff_ops, &hk_shrink_backoff_ms, 0644);
+MODULE_PARM_DESC(shrink_backoff_ms, "Pause refilling this long after the shrinker ran, 0 to 600000 (default 1000)");
 module_param_named(nt_zero, hk_nt_zero, bool, 0644);
 MODULE_PARM_DESC(nt_zero, "Zero with non-temporal stores when the page allocator does not (default Y)");
 module_param_named(memcg_strict, hk_memcg_strict, bool, 0644);

@@ -91,39 +91,50 @@ static unsigned long hk_mb_to_pages(unsigned int mb)
 }
 
 /*
- * The pool holds whole blocks, so the limits are rounded down to whole
- * blocks, which keeps low <= high <= max also in blocks.
+ * The limits in whole blocks, from one read of each parameter: the
+ * parameters change at any time and independently, and a snapshot must keep
+ * low <= high <= max.
  */
+static void hk_pool_limit_blocks(struct hk_pool_limits *lim)
+{
+	lim->max = hk_mb_to_pages(READ_ONCE(hk_pool_max_mb)) / HK_BLOCK_PAGES;
+	lim->high = min(hk_mb_to_pages(READ_ONCE(hk_pool_high_mb)) /
+			HK_BLOCK_PAGES, lim->max);
+	lim->low = min(hk_mb_to_pages(READ_ONCE(hk_pool_low_mb)) /
+		       HK_BLOCK_PAGES, lim->high);
+}
+
 static unsigned long hk_pool_max_blocks(void)
 {
-	return hk_mb_to_pages(READ_ONCE(hk_pool_max_mb)) / HK_BLOCK_PAGES;
+	struct hk_pool_limits lim;
+
+	hk_pool_limit_blocks(&lim);
+	return lim.max;
 }
 
 static unsigned long hk_pool_high_blocks(void)
 {
-	return min(hk_mb_to_pages(READ_ONCE(hk_pool_high_mb)) / HK_BLOCK_PAGES,
-		   hk_pool_max_blocks());
+	struct hk_pool_limits lim;
+
+	hk_pool_limit_blocks(&lim);
+	return lim.high;
 }
 
 static unsigned long hk_pool_low_blocks(void)
 {
-	return min(hk_mb_to_pages(READ_ONCE(hk_pool_low_mb)) / HK_BLOCK_PAGES,
-		   hk_pool_high_blocks());
+	struct hk_pool_limits lim;
+
+	hk_pool_limit_blocks(&lim);
+	return lim.low;
 }
 
-unsigned long hk_pool_max_pages(void)
+/* The limits of each pool in pages, consistent with each other. */
+void hk_pool_limits(struct hk_pool_limits *lim)
 {
-	return hk_pool_max_blocks() * HK_BLOCK_PAGES;
-}
-
-unsigned long hk_pool_high_pages(void)
-{
-	return hk_pool_high_blocks() * HK_BLOCK_PAGES;
-}
-
-unsigned long hk_pool_low_pages(void)
-{
-	return hk_pool_low_blocks() * HK_BLOCK_PAGES;
+	hk_pool_limit_blocks(lim);
+	lim->max *= HK_BLOCK_PAGES;
+	lim->high *= HK_BLOCK_PAGES;
+	lim->low *= HK_BLOCK_PAGES;
 }
 
 static unsigned long hk_pool_zeroed(struct hk_pool *pool)
@@ -227,7 +238,7 @@ static unsigned long hk_pool_shrink(struct hk_pool *pool,
  */
 void hk_pool_kick(void)
 {
-	unsigned long zeroed, max = hk_pool_max_pages();
+	unsigned long zeroed, max = hk_pool_max_blocks() * HK_BLOCK_PAGES;
 	struct hk_pool *pool;
 	int nid;
 
@@ -339,6 +350,27 @@ static bool hk_pool_backing_off(struct hk_pool *pool)
 }
 
 /*
+ * shrink_backoff_ms changed: no back-off under way may last longer than the
+ * new value from now.  Called with kernel_param_lock() held, see hk_pools.
+ */
+void hk_pool_rearm(void)
+{
+	unsigned long until = jiffies +
+		msecs_to_jiffies(READ_ONCE(hk_shrink_backoff_ms));
+	struct hk_pool *pool;
+	int nid;
+
+	for_each_node_mask(nid, hk_nodes) {
+		pool = hk_pool_of(nid);
+		if (!pool)
+			continue;
+		if (time_after(READ_ONCE(pool->backoff_until), until))
+			WRITE_ONCE(pool->backoff_until, until);
+		wake_up(&pool->wait);
+	}
+}
+
+/*
  * Plenty of free memory: refills stop below 1/16 of RAM available, and
  * below 1/16 of the node's memory free, so that no pool drains its node
  * while the others have memory to spare.
@@ -433,9 +465,15 @@ static int hk_refill_thread(void *data)
 		if (kthread_should_stop())
 			break;
 
+		/*
+		 * Sleep out a back-off on the wait queue, so that a change of
+		 * shrink_backoff_ms (hk_pool_rearm()) cuts it short.
+		 */
 		wait = READ_ONCE(pool->backoff_until) - jiffies;
 		if (wait > 0) {
-			schedule_timeout_interruptible(wait);
+			wait_event_interruptible_timeout(pool->wait,
+					kthread_should_stop() ||
+					!hk_pool_backing_off(pool), wait);
 			continue;
 		}
 		/*
