@@ -8,6 +8,7 @@
  * path.  Everything malloc itself needs is in place before the steps that
  * may call back into malloc (pthread_atfork may allocate).
  */
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,7 @@ void hk_process_init(void)
 	int expected = INIT_NONE;
 	const void *random;
 	uintptr_t seed;
+	int saved_errno;
 
 	if (likely(atomic_load_explicit(&init_state, memory_order_acquire) == INIT_DONE))
 		return;
@@ -133,6 +135,8 @@ void hk_process_init(void)
 		return;
 	}
 	init_in_progress = true;
+	/* The program never asked for set-up: what fails during it (opening /dev/hakmem) is ours. */
+	saved_errno = errno;
 
 	random = (const void *)getauxval(AT_RANDOM);
 	if (random) {
@@ -146,6 +150,7 @@ void hk_process_init(void)
 	pthread_key_create(&hk_heap_key, hk_heap_thread_exit);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 
+	errno = saved_errno;
 	init_in_progress = false;
 	atomic_store_explicit(&init_state, INIT_DONE, memory_order_release);
 }

@@ -33,6 +33,7 @@ typedef void (*free_sized_fn)(void *, size_t);
 typedef void (*free_aligned_sized_fn)(void *, size_t, size_t);
 
 static bool any_allocator;      /* --any-allocator: relax hakmem-only checks */
+static int errno_at_main;       /* errno as main() found it */
 static const char *cur_group;   /* for messages */
 static int group_failures;
 static size_t page_size;
@@ -210,6 +211,16 @@ static void test_identity(void)
 			      "%s resolves into %s, not libhakmem", api_names[i],
 			      sym ? obj : "nothing (symbol missing)");
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* init-errno: setting the allocator up leaves errno alone              */
+
+static void test_init_errno(void)
+{
+	/* C17 7.5p3: errno is zero at program startup. */
+	CHECK(errno_at_main == 0, "errno is %d (%s) at the start of main()", errno_at_main,
+	      strerror(errno_at_main));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1049,6 +1060,7 @@ static const struct group {
 	void (*run)(void);
 } groups[] = {
 	{ "identity", test_identity },
+	{ "init-errno", test_init_errno },
 	{ "align", test_align },
 	{ "zero", test_zero },
 	{ "memalign", test_memalign },
@@ -1093,6 +1105,7 @@ int main(int argc, char **argv)
 {
 	int first = 1, failed = 0, ran = 0;
 
+	errno_at_main = errno;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	page_size = (size_t)sysconf(_SC_PAGESIZE);
 	for (; first < argc && argv[first][0] == '-'; first++) {
