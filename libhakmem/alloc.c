@@ -176,12 +176,19 @@ static int hk_posix_memalign(void **out, size_t alignment, size_t size)
 	return 0;
 }
 
-static void *hk_aligned_alloc(size_t alignment, size_t size)
+/*
+ * memalign and aligned_alloc, which glibc 2.36 implements as one function:
+ * programs written against it pass alignments that are no power of two and
+ * get the next power of two.
+ */
+static void *hk_memalign(size_t alignment, size_t size)
 {
-	if (!hk_power_of_two(alignment)) {
+	if (unlikely(alignment > SIZE_MAX / 2 + 1)) {
 		errno = EINVAL;
 		return NULL;
 	}
+	if (unlikely(alignment & (alignment - 1)))
+		alignment = (size_t)2 << (63 - __builtin_clzl(alignment));
 	return hk_aligned(alignment, size);
 }
 
@@ -224,7 +231,7 @@ HK_EXPORT int hakmem_posix_memalign(void **out, size_t alignment, size_t size)
 
 HK_EXPORT void *hakmem_aligned_alloc(size_t alignment, size_t size)
 {
-	return hk_aligned_alloc(alignment, size);
+	return hk_memalign(alignment, size);
 }
 
 HK_EXPORT size_t hakmem_usable_size(const void *p)
@@ -285,12 +292,12 @@ HK_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
 
 HK_EXPORT void *aligned_alloc(size_t alignment, size_t size)
 {
-	return hk_aligned_alloc(alignment, size);
+	return hk_memalign(alignment, size);
 }
 
 HK_EXPORT void *memalign(size_t alignment, size_t size)
 {
-	return hk_aligned_alloc(alignment, size);
+	return hk_memalign(alignment, size);
 }
 
 HK_EXPORT void *valloc(size_t size)

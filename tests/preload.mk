@@ -26,7 +26,7 @@ PL_PRELOAD = env LD_PRELOAD=$(abspath $(LIB_SO))
 # meant to reach the allocator; the compiler must not fold or drop the calls.
 PL_CFLAGS := $(HK_CFLAGS) $(CFLAGS) -fno-builtin
 
-PL_CONF_GROUPS := identity init-errno align zero memalign memalign-einval valloc huge \
+PL_CONF_GROUPS := identity init-errno align zero memalign memalign-einval memalign-round valloc huge \
 	calloc-overflow calloc-dirty realloc realloc-zero reallocarray trim \
 	mallinfo2 mallopt free-sized invalid-free-stack invalid-free-static \
 	double-free double-free-interleaved

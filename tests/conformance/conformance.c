@@ -454,6 +454,41 @@ static void test_memalign_einval(void)
 		free(p);
 }
 
+/* memalign and aligned_alloc as glibc 2.36 has them (one function): an
+ * alignment that is no power of two is rounded up to the next one, one of at
+ * most 16 means plain malloc, one above SIZE_MAX / 2 + 1 is EINVAL.
+ * posix_memalign stays strict (memalign-einval). */
+static void test_memalign_round(void)
+{
+	static const struct { size_t align, want; } odd[] = {
+		{ 0, 16 }, { 1, 16 }, { 3, 16 }, { 12, 16 }, { 24, 32 }, { 48, 64 }, { 100, 128 },
+		{ 4095, 4096 }, { 4097, 8192 }, { 3 * 4096, 16384 }, { MiB + 16, 2 * MiB },
+	};
+
+	for (int api = API_ALIGNED_ALLOC; api <= API_MEMALIGN; api++) {
+		for (size_t i = 0; i < ARRAY_LEN(odd); i++) {
+			size_t size = i % 2 ? 100 : 5000;
+			void *p = alloc_aligned((enum align_api)api, opaque(odd[i].align), size);
+
+			CHECK(p, "%s(align %zu, size %zu) failed: %s", align_api_name[api],
+			      odd[i].align, size, strerror(errno));
+			if (!p)
+				continue;
+			CHECK(aligned_to(p, odd[i].want), "%s(align %zu) = %p not %zu-aligned",
+			      align_api_name[api], odd[i].align, p, odd[i].want);
+			CHECK(malloc_usable_size(p) >= size, "%s(align %zu, size %zu): usable %zu",
+			      align_api_name[api], odd[i].align, size, malloc_usable_size(p));
+			memset(p, 0x6b, size);
+			free(p);
+		}
+		errno = 0;
+		void *p = alloc_aligned((enum align_api)api, opaque(SIZE_MAX / 2 + 2), 64);
+		CHECK(!p && errno == EINVAL, "%s(align 2^63 + 1) = %p, errno %d (want EINVAL)",
+		      align_api_name[api], p, errno);
+		free(p);
+	}
+}
+
 static void test_valloc(void)
 {
 	static const size_t sizes[] = { 0, 1, 100, 4095, 4096, 4097, 100000, 3 * MiB + 1 };
@@ -1065,6 +1100,7 @@ static const struct group {
 	{ "zero", test_zero },
 	{ "memalign", test_memalign },
 	{ "memalign-einval", test_memalign_einval },
+	{ "memalign-round", test_memalign_round },
 	{ "valloc", test_valloc },
 	{ "huge", test_huge },
 	{ "calloc-overflow", test_calloc_overflow },
