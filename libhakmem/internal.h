@@ -268,6 +268,8 @@ struct hk_backing {
 	void (*unmap)(void *addr, size_t size);
 	/* Drop the contents of a range that stays mapped; it reads back as zeros. */
 	void (*purge)(void *addr, size_t size);
+	/* Unmap what was mapped ahead of demand (NULL: nothing is); true if anything. */
+	bool (*trim)(void);
 };
 extern HK_HIDDEN const struct hk_backing *hk_backing;
 extern HK_HIDDEN const struct hk_backing hk_mmap_backing, hk_populate_backing, hk_kmod_backing;

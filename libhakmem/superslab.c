@@ -125,14 +125,18 @@ static bool unmap_expired(hk_superslab_t *expired)
 	return any;
 }
 
+/* Unmap expired cached SuperSlabs; with @force all of them, and the backing's stock. */
 bool hk_superslab_cache_trim(bool force)
 {
 	hk_superslab_t *expired;
+	bool any = false;
 
 	pthread_mutex_lock(&hk_cache_lock);
 	expired = cache_expire_locked(hk_clock_ms(), force);
 	pthread_mutex_unlock(&hk_cache_lock);
-	return unmap_expired(expired);
+	if (force && hk_backing->trim)
+		any = hk_backing->trim();
+	return unmap_expired(expired) || any;
 }
 
 static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)

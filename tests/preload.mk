@@ -27,7 +27,7 @@ PL_PRELOAD = env LD_PRELOAD=$(abspath $(LIB_SO))
 PL_CFLAGS := $(HK_CFLAGS) $(CFLAGS) -fno-builtin
 
 PL_CONF_GROUPS := identity init-errno align zero memalign memalign-einval memalign-round valloc huge \
-	calloc-overflow calloc-dirty realloc realloc-zero reallocarray trim \
+	calloc-overflow calloc-dirty realloc realloc-zero reallocarray trim trim-rss \
 	mallinfo2 mallopt free-sized invalid-free-stack invalid-free-static \
 	double-free double-free-interleaved
 PL_STRESS_TESTS := random xthread churn fork
@@ -84,6 +84,6 @@ test-backings: $(LIB_SO) $(PL_STRESS) $(PL_CONF)
 	@for t in $(PL_STRESS_TESTS); do \
 		$(PL_RUN) populate-stress-$$t $(PL_POPULATE) $(PL_STRESS) $$t; \
 	done
-	@for g in calloc-dirty realloc align; do \
+	@for g in calloc-dirty realloc align trim-rss; do \
 		$(PL_RUN) populate-conformance-$$g $(PL_POPULATE) $(PL_CONF) $$g; \
 	done

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KiB ((size_t)1 << 10)
@@ -874,6 +875,41 @@ static void test_trim(void)
 	alloc_and_check_many();
 }
 
+/* After malloc_trim(0) nothing freed stays resident: not the free pages, not
+ * empty SuperSlabs, not memory a backing prepared ahead of demand (the
+ * populate backing's helper starts after 16 SuperSlabs; give it time to
+ * stock up before trimming). */
+static void test_trim_rss(void)
+{
+	enum { N = 400 };
+	const size_t block = 128 * KiB;
+	const struct timespec settle = { 0, 100 * 1000 * 1000 };
+	size_t before, after = 0;
+	void **p = calloc(N, sizeof(void *));
+	REQUIRE_PTR(p, "calloc failed");
+
+	malloc_trim(0);
+	before = rss_bytes();
+	for (int i = 0; i < N; i++) {
+		p[i] = malloc(block);
+		REQUIRE_PTR(p[i], "malloc(%zu) failed", block);
+		memset(p[i], 0x44, block);
+	}
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+	/* A helper may still be filling its stock during a trim: try a few times. */
+	for (int tries = 0; tries < 5; tries++) {
+		nanosleep(&settle, NULL);
+		malloc_trim(0);
+		after = rss_bytes();
+		if (after < before + 4 * MiB)
+			break;
+	}
+	CHECK(after < before + 4 * MiB, "RSS %zu KiB before %zu MiB of blocks, %zu KiB after "
+	      "freeing them and malloc_trim(0)", before / KiB, N * block / MiB, after / KiB);
+	free(p);
+}
+
 static void test_mallinfo2(void)
 {
 	enum { N = 1024 };
@@ -1109,6 +1145,7 @@ static const struct group {
 	{ "realloc-zero", test_realloc_zero },
 	{ "reallocarray", test_reallocarray },
 	{ "trim", test_trim },
+	{ "trim-rss", test_trim_rss },
 	{ "mallinfo2", test_mallinfo2 },
 	{ "mallopt", test_mallopt },
 	{ "free-sized", test_free_sized },
