@@ -52,35 +52,39 @@ static inline uintptr_t hk_align_up(uintptr_t x, uintptr_t align)
 /*
  * A free block.  @tag holds hk_block_tag(block) while the block is free and
  * zero once malloc hands it out, which makes a second free() of the same
- * block detectable in O(1).
+ * block detectable in O(1).  @link is the next free block, encoded by
+ * hk_link().
  */
 typedef struct hk_block {
-	struct hk_block *next;
+	uintptr_t link;
 	uintptr_t tag;
 } hk_block_t;
 
 /* Slab flags: any set bit sends free() to the out-of-line path. */
 enum {
 	HK_SLAB_FULL	= 1 << 0,	/* no free block; not in its class queue */
-	HK_SLAB_ALIGNED	= 1 << 1,	/* holds over-aligned (interior) pointers */
-	HK_SLAB_TAIL	= 1 << 2,	/* non-first page of a slab; see @index */
-	HK_SLAB_UNUSED	= 1 << 3,	/* page belongs to no slab */
+	HK_SLAB_TAIL	= 1 << 1,	/* non-first page of a slab; see @index */
+	HK_SLAB_UNUSED	= 1 << 2,	/* page belongs to no slab */
 };
 
 typedef struct hk_slab {
 	/* 64 bytes, so that finding a page's descriptor is a shift. */
 	_Alignas(64) hk_block_t *free;		/* blocks ready for malloc */
+	uint8_t *start;			/* first block */
+	uint64_t magic;			/* 2^64 / block_size + 1: see hk_slab_holds() */
+	uint64_t limit;			/* see hk_slab_holds(); 0 while a flag is set */
+	struct hk_slab *next, *prev;	/* class queue of the owner heap */
 	uint32_t used;			/* blocks handed out, not yet freed home */
+	uint32_t block_size;
+	uint16_t capacity;		/* blocks that fit */
+	uint16_t carved;		/* blocks ever threaded onto @free */
 	uint8_t flags;			/* HK_SLAB_*, read racily by remote frees */
 	uint8_t cls;
 	uint8_t span;			/* pages in this slab */
 	uint8_t index;			/* first page (for tails: the head's) */
-	uint32_t block_size;
-	uint32_t capacity;		/* blocks that fit */
-	uint32_t carved;		/* blocks ever threaded onto @free */
-	uint8_t *start;			/* first block */
-	struct hk_slab *next, *prev;	/* class queue of the owner heap */
 } hk_slab_t;
+
+_Static_assert(sizeof(hk_slab_t) == 64, "slab descriptor is not 64 bytes");
 
 typedef struct hk_heap hk_heap_t;
 
@@ -112,9 +116,38 @@ static inline uint8_t hk_slab_flags(const hk_slab_t *slab)
 	return __atomic_load_n(&slab->flags, __ATOMIC_RELAXED);
 }
 
+/*
+ * Whether @p is a block of @slab that was carved and the slab has no flag
+ * set: the check malloc makes of the block it pops and free of the pointer
+ * it gets, with one multiplication instead of a division.
+ *
+ * With d = block_size, magic M = floor(2^64 / d) + 1 and r = d * M - 2^64
+ * (0 < r <= d), an offset n = q * d + m (0 <= m < d) gives
+ * n * M mod 2^64 = q * r + m * M as long as that stays below 2^64, which
+ * holds for n < 2^32 since M > 2^46.  So n * M < carved * r exactly when
+ * m = 0 and q < carved (for m > 0 the product is at least M, far above
+ * carved * r).  n is taken modulo 2^32: a pointer below @start (the
+ * SuperSlab header, the slab before) wraps to an offset above 2^32 - 2^21,
+ * and NULL to one at least the slab's size (no slab starts on a 4 GiB
+ * boundary), so neither passes.
+ */
+static inline bool hk_slab_holds(const hk_slab_t *slab, const void *p)
+{
+	uint32_t n = (uint32_t)((uintptr_t)p - (uintptr_t)slab->start);
+
+	return (uint64_t)n * slab->magic < slab->limit;
+}
+
+static inline uint64_t hk_slab_magic(uint32_t block_size)
+{
+	return (uint64_t)(((unsigned __int128)1 << 64) / block_size) + 1;
+}
+
+/* Set @slab's flags and the limit that follows from them and @carved. */
 static inline void hk_slab_set_flags(hk_slab_t *slab, uint8_t flags)
 {
 	__atomic_store_n(&slab->flags, flags, __ATOMIC_RELAXED);
+	slab->limit = flags ? 0 : (uint64_t)slab->carved * (slab->block_size * slab->magic);
 }
 
 /* ------------------------------------------------------------------ */
@@ -127,7 +160,18 @@ enum {
 	HK_CHUNK_LARGE = 2,
 };
 
+/*
+ * The map covers the user address space the kernel hands out without a
+ * hint: 47 bits on x86-64 (5-level paging maps above only on request), 48
+ * on arm64 (52-bit VA is on request too).  A pointer above is never ours.
+ */
+#if defined(__x86_64__)
 #define HK_ADDR_BITS		47
+#elif defined(__aarch64__)
+#define HK_ADDR_BITS		48
+#else
+#error "hakmem: set HK_ADDR_BITS to this target's user address space"
+#endif
 #define HK_MAP_L2_SHIFT		30
 #define HK_MAP_L1_ENTRIES	((size_t)1 << (HK_ADDR_BITS - HK_MAP_L2_SHIFT))
 #define HK_MAP_L2_ENTRIES	((size_t)1 << (HK_MAP_L2_SHIFT - HK_SS_SHIFT))
@@ -199,22 +243,17 @@ struct hk_heap {
 	_Alignas(64) _Atomic(hk_block_t *) remote;
 };
 
-extern HK_HIDDEN hk_heap_t hk_heap_empty;
-extern HK_HIDDEN hk_slab_t hk_slab_empty;
+/*
+ * The heap of threads that have none and its slabs: read-only, so any write
+ * through them (a bug) faults instead of corrupting shared state.
+ */
+extern HK_HIDDEN const hk_heap_t hk_heap_empty;
+extern HK_HIDDEN const hk_slab_t hk_slab_empty;
 extern HK_HIDDEN __thread hk_heap_t *hk_tls_heap __attribute__((tls_model("initial-exec")));
 
 static inline hk_heap_t *hk_heap_self(void)
 {
 	return hk_tls_heap;
-}
-
-/* Hand out @b, the first free block of @slab. */
-static inline void *hk_slab_pop(hk_slab_t *slab, hk_block_t *b)
-{
-	slab->free = b->next;
-	slab->used++;
-	b->tag = 0;
-	return b;
 }
 
 /* ------------------------------------------------------------------ */
@@ -231,7 +270,7 @@ struct hk_options {
 };
 
 extern HK_HIDDEN struct hk_options hk_options;
-extern HK_HIDDEN uintptr_t hk_tag_key;
+extern HK_HIDDEN uintptr_t hk_tag_key, hk_link_key;
 /*
  * Process-wide locks, in the order they nest (the fork handlers take them
  * all in this order).  None is taken on a malloc/free fast path.
@@ -246,6 +285,38 @@ extern HK_HIDDEN pthread_mutex_t hk_backing_lock;	/* the backing's stock */
 static inline uintptr_t hk_block_tag(const hk_block_t *b)
 {
 	return (uintptr_t)b ^ hk_tag_key;
+}
+
+/*
+ * Free-list links are stored as next ^ (the block's own address) ^ a
+ * per-process secret, as glibc's safe-linking does: a stray or hostile
+ * write into a free block cannot aim the list at an address of its choice,
+ * and what it leaves decodes to garbage that hk_slab_holds() rejects
+ * before malloc hands it out.
+ */
+static inline uintptr_t hk_link(const hk_block_t *b, const hk_block_t *next)
+{
+	return (uintptr_t)next ^ (uintptr_t)b ^ hk_link_key;
+}
+
+static inline hk_block_t *hk_next(const hk_block_t *b)
+{
+	return (hk_block_t *)(b->link ^ (uintptr_t)b ^ hk_link_key);
+}
+
+/* Hand out @b, the first free block of @slab (hk_slab_holds() said yes). */
+static inline void *hk_slab_pop(hk_slab_t *slab, hk_block_t *b)
+{
+	slab->free = hk_next(b);
+	slab->used++;
+	b->tag = 0;
+	return b;
+}
+
+/* Written before an over-aligned pointer @p into a block, where the block starts. */
+static inline uintptr_t hk_aligned_mark(const void *p)
+{
+	return ~hk_block_tag(p);
 }
 
 extern HK_HIDDEN pthread_key_t hk_heap_key;	/* runs hk_heap_thread_exit() */
@@ -299,14 +370,14 @@ HK_HIDDEN void *hk_heap_alloc_class(hk_heap_t *heap, unsigned int cls);
 HK_HIDDEN void hk_heap_free_slow(void *p);
 HK_HIDDEN void hk_slab_emptied(hk_slab_t *slab);
 HK_HIDDEN void *hk_slab_aligned_block(void *block, size_t alignment);
-HK_HIDDEN hk_block_t *hk_slab_block_start(hk_slab_t *slab, const void *p);
+HK_HIDDEN hk_block_t *hk_slab_block_start(const hk_slab_t *slab, const void *p);
 HK_HIDDEN hk_heap_t *hk_heap_init_thread(void);
 HK_HIDDEN void hk_heap_thread_exit(void *heap);
 HK_HIDDEN bool hk_heap_collect(hk_heap_t *heap, bool force);
 HK_HIDDEN bool hk_heaps_trim(void);
 HK_HIDDEN void hk_heaps_stats(struct hk_heap_stats *sum, unsigned int *heaps,
 			      unsigned int *pooled);
-HK_COLD void hk_fatal(const char *what, const void *p);
+HK_COLD __attribute__((noreturn)) void hk_fatal(const char *what, const void *p);
 
 /* large.c */
 HK_HIDDEN void *hk_large_alloc(size_t size, size_t alignment, bool zero);

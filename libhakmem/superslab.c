@@ -246,7 +246,8 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	slab->cls = (uint8_t)cls;
 	slab->span = (uint8_t)span;
 	slab->block_size = (uint32_t)hk_class_size(cls);
-	slab->capacity = (uint32_t)(bytes / slab->block_size);
+	slab->magic = hk_slab_magic(slab->block_size);
+	slab->capacity = (uint16_t)(bytes / slab->block_size);
 	slab->carved = 0;
 	slab->next = slab->prev = NULL;
 	for (unsigned int i = 1; i < span; i++) {

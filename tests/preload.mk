@@ -31,7 +31,8 @@ PL_CFLAGS := $(HK_CFLAGS) $(CFLAGS) -fno-builtin
 PL_CONF_GROUPS := identity init-errno align zero memalign memalign-einval memalign-round valloc huge \
 	calloc-overflow calloc-dirty realloc realloc-zero reallocarray trim trim-rss \
 	mallinfo2 mallopt free-sized invalid-free-stack invalid-free-static \
-	double-free double-free-interleaved
+	invalid-free-interior invalid-free-header double-free double-free-interleaved \
+	double-free-cross-thread corrupted-free-list
 PL_STRESS_TESTS := random xthread churn fork
 PL_TSAN_TESTS := random xthread churn
 PL_PROGRAMS := python gcc git sort bash

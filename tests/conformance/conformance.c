@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1059,9 +1060,96 @@ static void bad_double_free_interleaved(void)
 	free(launder(p));
 }
 
+/* A pointer into a SuperSlab of hakmem's (2 MiB aligned) that holds block p. */
+static char *superslab_of(void *p)
+{
+	return (char *)((uintptr_t)p & ~(2 * MiB - 1));
+}
+
+/* free() of a pointer malloc never returned: inside a live block. */
+static void bad_free_interior(void)
+{
+	char *p = malloc(opaque(64));
+	free(launder(p + 24));
+	/* What an allocator that took it would do next: hand it out. */
+	char *q = malloc(opaque(64));
+	printf("malloc(64) after free(p + 24) = %p (p = %p)\n", (void *)q, (void *)p);
+}
+
+/* ... at a block boundary of the slab, but a block never handed out. */
+static void bad_free_uncarved(void)
+{
+	char *p = malloc(opaque(64));
+	free(launder(p + 64 * 500));
+}
+
+/* ... in the SuperSlab's header page (the slab descriptors). */
+static void bad_free_header(void)
+{
+	free(launder(superslab_of(malloc(opaque(64))) + 256));
+}
+
+/* ... in a page of the SuperSlab that belongs to no slab. */
+static void bad_free_unused_page(void)
+{
+	free(launder(superslab_of(malloc(opaque(64))) + 31 * 64 * KiB + 128));
+}
+
+/* A use-after-free write into a free block's link: the allocator must not
+ * hand out the address written there. */
+static void bad_poisoned_free_list(void)
+{
+	static char target[256] __attribute__((aligned(64)));
+	void **p = malloc(opaque(48)), **q = malloc(opaque(48));
+
+	free(q);
+	free(p);
+	*(void **)launder(p) = target + 64;
+	void *a = malloc(opaque(48)), *b = malloc(opaque(48)), *c = malloc(opaque(48));
+	printf("after the write: malloc(48) = %p, %p, %p (target %p)\n", a, b, c,
+	       (void *)(target + 64));
+}
+
+static void *free_in_thread(void *p)
+{
+	free(p);
+	return NULL;
+}
+
+static void free_elsewhere(void *p)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, free_in_thread, p) || pthread_join(t, NULL))
+		abort();        /* the message would be missing: reported as a failure */
+}
+
+/* The same write into a block on the remote-free list, which the owner
+ * drains when a size class runs dry. */
+static void bad_poisoned_remote_list(void)
+{
+	static char target[256] __attribute__((aligned(64)));
+	void *p = malloc(opaque(80)), *q = malloc(opaque(80));
+
+	free_elsewhere(q);
+	free_elsewhere(p);
+	*(void **)launder(p) = target + 64;
+	for (int i = 0; i < 64; i++)
+		printf("malloc(992) = %p\n", malloc(opaque(992)));
+}
+
+/* Freed by another thread, then again by the owner. */
+static void bad_double_free_cross_thread(void)
+{
+	void *p = malloc(opaque(16));
+
+	free_elsewhere(p);
+	free(launder(p));
+}
+
 /* Run action in a child with stderr captured; the parent checks that the
- * child died of SIGABRT and said "hakmem". */
-static void expect_abort(const char *what, void (*action)(void))
+ * child died of SIGABRT and said "hakmem: <message>: 0x...". */
+static void expect_abort(const char *what, void (*action)(void), const char *message)
 {
 	int fd[2];
 	char buf[4096];
@@ -1113,15 +1201,59 @@ static void expect_abort(const char *what, void (*action)(void))
 	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
 	       len ? buf : "(empty)\n", len && buf[len - 1] != '\n' ? "\n" : "");
 	EXPECT_HAKMEM(aborted, "%s: child was not killed by SIGABRT", what);
-	EXPECT_HAKMEM(strstr(buf, "hakmem"), "%s: stderr does not mention hakmem", what);
+	char want[128];
+	snprintf(want, sizeof(want), "hakmem: %s", message);
+	EXPECT_HAKMEM(strstr(buf, want), "%s: stderr does not say \"%s\"", what, want);
+	EXPECT_HAKMEM(strstr(buf, ": 0x"), "%s: stderr has no address", what);
 }
 
-static void test_invalid_free_stack(void) { expect_abort("free(stack address)", bad_free_stack); }
-static void test_invalid_free_static(void) { expect_abort("free(static array)", bad_free_static); }
-static void test_double_free(void) { expect_abort("double free of malloc(16)", bad_double_free); }
+#define INVALID_FREE "free(): invalid pointer"
+#define DOUBLE_FREE "free(): double free"
+#define CORRUPTED_LIST "malloc(): corrupted free list"
+
+static void test_invalid_free_stack(void)
+{
+	expect_abort("free(stack address)", bad_free_stack, INVALID_FREE);
+}
+
+static void test_invalid_free_static(void)
+{
+	expect_abort("free(static array)", bad_free_static, INVALID_FREE);
+}
+
+static void test_invalid_free_interior(void)
+{
+	expect_abort("free(p + 24) of a live malloc(64)", bad_free_interior, INVALID_FREE);
+	expect_abort("free() of a block never handed out", bad_free_uncarved, INVALID_FREE);
+}
+
+static void test_invalid_free_header(void)
+{
+	expect_abort("free() into a SuperSlab header", bad_free_header, INVALID_FREE);
+	expect_abort("free() into an unused SuperSlab page", bad_free_unused_page, INVALID_FREE);
+}
+
+static void test_double_free(void)
+{
+	expect_abort("double free of malloc(16)", bad_double_free, DOUBLE_FREE);
+}
+
 static void test_double_free_interleaved(void)
 {
-	expect_abort("free(p); free(q); free(p)", bad_double_free_interleaved);
+	expect_abort("free(p); free(q); free(p)", bad_double_free_interleaved, DOUBLE_FREE);
+}
+
+static void test_double_free_cross_thread(void)
+{
+	expect_abort("free(p) in another thread, then here", bad_double_free_cross_thread,
+		     DOUBLE_FREE);
+}
+
+static void test_corrupted_free_list(void)
+{
+	expect_abort("write into a free block's link", bad_poisoned_free_list, CORRUPTED_LIST);
+	expect_abort("write into a remotely freed block's link", bad_poisoned_remote_list,
+		     CORRUPTED_LIST);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1153,6 +1285,10 @@ static const struct group {
 	{ "invalid-free-static", test_invalid_free_static },
 	{ "double-free", test_double_free },
 	{ "double-free-interleaved", test_double_free_interleaved },
+	{ "double-free-cross-thread", test_double_free_cross_thread },
+	{ "invalid-free-interior", test_invalid_free_interior },
+	{ "invalid-free-header", test_invalid_free_header },
+	{ "corrupted-free-list", test_corrupted_free_list },
 };
 
 static bool run_group(const struct group *g)
