@@ -33,13 +33,11 @@ struct hk_options hk_options = {
 };
 
 /*
- * The free-tag and free-list keys.  Until set-up reads AT_RANDOM (no block
- * exists before), tags and links still work, just predictably.
+ * The key of free tags and free-list links.  It must not change once a
+ * block exists: set-up reads AT_RANDOM before anything can allocate.
  */
 #define HK_TAG_KEY_BUILTIN	0x9e3779b97f4a7c15u
-#define HK_LINK_KEY_BUILTIN	0xc2b2ae3d27d4eb4fu
 uintptr_t hk_tag_key = HK_TAG_KEY_BUILTIN;
-uintptr_t hk_link_key = HK_LINK_KEY_BUILTIN;
 
 pthread_key_t hk_heap_key;
 
@@ -50,8 +48,7 @@ static __thread bool init_in_progress;
 
 /* Every process-wide lock, in nesting order. */
 static pthread_mutex_t *const fork_locks[] = {
-	&hk_heaps_lock, &hk_cache_lock, &hk_backing_lock, &hk_large_lock, &hk_map_lock,
-	&hk_meta_lock,
+	&hk_heaps_lock, &hk_cache_lock, &hk_backing_lock, &hk_large_lock, &hk_meta_lock,
 };
 #define FORK_LOCKS (sizeof(fork_locks) / sizeof(fork_locks[0]))
 
@@ -161,7 +158,7 @@ static bool init_claim(void)
 void hk_process_init(void)
 {
 	const void *random;
-	uintptr_t seed[2];
+	uintptr_t seed;
 	int saved_errno;
 
 	if (likely(atomic_load_explicit(&init_state, memory_order_acquire) == INIT_DONE))
@@ -175,9 +172,8 @@ void hk_process_init(void)
 
 	random = (const void *)getauxval(AT_RANDOM);
 	if (random) {
-		memcpy(seed, random, sizeof(seed));	/* 16 bytes, not aligned */
-		hk_tag_key = HK_TAG_KEY_BUILTIN ^ (seed[0] | 1);
-		hk_link_key = HK_LINK_KEY_BUILTIN ^ seed[1];
+		memcpy(&seed, random, sizeof(seed));	/* 16 bytes, not aligned */
+		hk_tag_key = HK_TAG_KEY_BUILTIN ^ (seed | 1);
 	}
 	pthread_key_create(&hk_heap_key, hk_heap_thread_exit);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);

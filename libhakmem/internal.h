@@ -108,7 +108,10 @@ static inline hk_superslab_t *hk_superslab_of(const void *p)
 
 static inline hk_slab_t *hk_slab_of(hk_superslab_t *ss, const void *p)
 {
-	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> HK_PAGE_SHIFT];
+	/* &ss->slabs[(p >> 16) % 32], with one shift: descriptors are 64 bytes. */
+	uintptr_t offset = ((uintptr_t)p >> (HK_PAGE_SHIFT - 6)) & ((HK_PAGES - 1) << 6);
+
+	return (hk_slab_t *)((uintptr_t)ss->slabs + offset);
 }
 
 static inline uint8_t hk_slab_flags(const hk_slab_t *slab)
@@ -172,39 +175,26 @@ enum {
 #else
 #error "hakmem: set HK_ADDR_BITS to this target's user address space"
 #endif
-#define HK_MAP_L2_SHIFT		30
-#define HK_MAP_L1_ENTRIES	((size_t)1 << (HK_ADDR_BITS - HK_MAP_L2_SHIFT))
-#define HK_MAP_L2_ENTRIES	((size_t)1 << (HK_MAP_L2_SHIFT - HK_SS_SHIFT))
+#define HK_CHUNKS		((size_t)1 << (HK_ADDR_BITS - HK_SS_SHIFT))
 
-extern HK_HIDDEN uint8_t *hk_chunk_map[HK_MAP_L1_ENTRIES];
 /*
- * The free() fast path only asks "is this a SuperSlab?": one bit per chunk
- * (8 MiB of .bss, touched only where SuperSlabs live) answers with one load.
+ * One byte per chunk, flat, so that free() asks with one load: 64 MiB of
+ * .bss of which a page is touched per 8 GiB of address space hakmem uses.
  */
-extern HK_HIDDEN uint64_t hk_superslab_bits[((size_t)1 << (HK_ADDR_BITS - HK_SS_SHIFT)) / 64];
-
-static inline bool hk_is_superslab(const void *p)
-{
-	uintptr_t chunk = (uintptr_t)p >> HK_SS_SHIFT;
-
-	if (unlikely(chunk >> (HK_ADDR_BITS - HK_SS_SHIFT)))
-		return false;
-	return (__atomic_load_n(&hk_superslab_bits[chunk / 64], __ATOMIC_RELAXED) >>
-		(chunk % 64)) & 1;
-}
+extern HK_HIDDEN uint8_t hk_chunk_map[HK_CHUNKS];
 
 static inline unsigned int hk_chunk_kind(const void *p)
 {
-	uintptr_t u = (uintptr_t)p;
-	uint8_t *l2;
+	uintptr_t chunk = (uintptr_t)p >> HK_SS_SHIFT;
 
-	if (unlikely((u >> HK_ADDR_BITS) != 0))
+	if (unlikely(chunk >= HK_CHUNKS))
 		return HK_CHUNK_NONE;
-	l2 = __atomic_load_n(&hk_chunk_map[u >> HK_MAP_L2_SHIFT], __ATOMIC_ACQUIRE);
-	if (unlikely(!l2))
-		return HK_CHUNK_NONE;
-	return __atomic_load_n(&l2[(u >> HK_SS_SHIFT) & (HK_MAP_L2_ENTRIES - 1)],
-			       __ATOMIC_RELAXED);
+	return __atomic_load_n(&hk_chunk_map[chunk], __ATOMIC_RELAXED);
+}
+
+static inline bool hk_is_superslab(const void *p)
+{
+	return hk_chunk_kind(p) == HK_CHUNK_SUPERSLAB;
 }
 
 HK_HIDDEN bool hk_chunk_map_set(const void *chunk, unsigned int kind);
@@ -270,7 +260,7 @@ struct hk_options {
 };
 
 extern HK_HIDDEN struct hk_options hk_options;
-extern HK_HIDDEN uintptr_t hk_tag_key, hk_link_key;
+extern HK_HIDDEN uintptr_t hk_tag_key;
 /*
  * Process-wide locks, in the order they nest (the fork handlers take them
  * all in this order).  None is taken on a malloc/free fast path.
@@ -278,7 +268,6 @@ extern HK_HIDDEN uintptr_t hk_tag_key, hk_link_key;
 extern HK_HIDDEN pthread_mutex_t hk_heaps_lock;	/* heap list and heap pool */
 extern HK_HIDDEN pthread_mutex_t hk_cache_lock;	/* empty-SuperSlab cache */
 extern HK_HIDDEN pthread_mutex_t hk_large_lock;	/* large-mapping cache */
-extern HK_HIDDEN pthread_mutex_t hk_map_lock;		/* chunk map tables */
 extern HK_HIDDEN pthread_mutex_t hk_meta_lock;		/* metadata arena */
 extern HK_HIDDEN pthread_mutex_t hk_backing_lock;	/* the backing's stock */
 
@@ -292,16 +281,18 @@ static inline uintptr_t hk_block_tag(const hk_block_t *b)
  * per-process secret, as glibc's safe-linking does: a stray or hostile
  * write into a free block cannot aim the list at an address of its choice,
  * and what it leaves decodes to garbage that hk_slab_holds() rejects
- * before malloc hands it out.
+ * before malloc hands it out.  The secret is the tag key: free() has the
+ * tag at hand, and a second key would not resist a reader of free blocks
+ * either (next and the block are close, so a link shows most of its key).
  */
 static inline uintptr_t hk_link(const hk_block_t *b, const hk_block_t *next)
 {
-	return (uintptr_t)next ^ (uintptr_t)b ^ hk_link_key;
+	return (uintptr_t)next ^ hk_block_tag(b);
 }
 
 static inline hk_block_t *hk_next(const hk_block_t *b)
 {
-	return (hk_block_t *)(b->link ^ (uintptr_t)b ^ hk_link_key);
+	return (hk_block_t *)(b->link ^ hk_block_tag(b));
 }
 
 /* Hand out @b, the first free block of @slab (hk_slab_holds() said yes). */
