@@ -11,7 +11,7 @@
  * block push it onto the owner heap's remote list, which the owner drains.
  *
  * free() finds everything by masking the pointer: SuperSlab = ptr & ~(2 MiB-1),
- * slab descriptor = header->slabs[(ptr - SuperSlab) >> 16].  A two-level
+ * slab descriptor = header->slabs[(ptr - SuperSlab) >> 16].  A flat
  * chunk map says which 2 MiB chunks are hakmem's, so a foreign pointer is
  * reported instead of dereferenced.
  */
