@@ -6,9 +6,14 @@
  * The fast paths are the whole point of a thread-caching allocator:
  *
  *   malloc (<= 1 KiB): TLS heap -> direct[(size + 15) / 16] -> slab->free,
- *                      pop, count, clear the free tag.
+ *                      a block of the slab? -> pop, count, clear the free tag.
  *   free:              chunk map says "SuperSlab" -> header by masking ->
- *                      owned by this thread and no slab flag -> push, count.
+ *                      owned by this thread, a block of the slab, not free
+ *                      -> push, count.
+ *
+ * "A block of the slab" (hk_slab_holds) is one multiplication: it rejects
+ * interior pointers, blocks never handed out, the SuperSlab header, and
+ * every slab with a flag set, which the slow path sorts out.
  *
  * Everything else (new slabs, remote frees, large blocks, errors) is out
  * of line in heap.c and large.c.
@@ -32,7 +37,8 @@ static inline void *hk_malloc(size_t size)
 		hk_slab_t *slab = heap->direct[(size + HK_ALIGN - 1) / HK_ALIGN];
 		hk_block_t *b = slab->free;
 
-		if (likely(b))
+		/* No: the list is empty, or was overwritten (the slow path reports that). */
+		if (likely(hk_slab_holds(slab, b)))
 			return hk_slab_pop(slab, b);
 	}
 	return hk_malloc_slow(size);
@@ -48,8 +54,8 @@ static inline void hk_free(void *p)
 
 		/* A tag match means a double free: the slow path reports it. */
 		if (likely(atomic_load_explicit(&ss->heap, memory_order_relaxed) == hk_heap_self() &&
-			   hk_slab_flags(slab) == 0 && b->tag != tag)) {
-			b->next = slab->free;
+			   hk_slab_holds(slab, b) && b->tag != tag)) {
+			b->link = hk_link(b, slab->free);
 			b->tag = tag;
 			slab->free = b;
 			if (likely(--slab->used != 0))
@@ -69,13 +75,12 @@ static size_t hk_usable(const void *p)
 	if (kind == HK_CHUNK_SUPERSLAB) {
 		hk_superslab_t *ss = hk_superslab_of(p);
 		hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, p));
-		uint8_t flags = hk_slab_flags(slab);
-		const uint8_t *block = p;
+		const uint8_t *block;
 
-		if (flags & HK_SLAB_UNUSED)
+		if (hk_slab_flags(slab) & HK_SLAB_UNUSED)
 			return 0;
-		if (flags & HK_SLAB_ALIGNED)
-			block = (const uint8_t *)hk_slab_block_start(slab, p);
+		/* @p may point into its block (over-aligned allocations). */
+		block = (const uint8_t *)hk_slab_block_start(slab, p);
 		return (size_t)(block + slab->block_size - (const uint8_t *)p);
 	}
 	if (kind >= HK_CHUNK_LARGE)
@@ -176,12 +181,19 @@ static int hk_posix_memalign(void **out, size_t alignment, size_t size)
 	return 0;
 }
 
-static void *hk_aligned_alloc(size_t alignment, size_t size)
+/*
+ * memalign and aligned_alloc, which glibc 2.36 implements as one function:
+ * programs written against it pass alignments that are no power of two and
+ * get the next power of two.
+ */
+static void *hk_memalign(size_t alignment, size_t size)
 {
-	if (!hk_power_of_two(alignment)) {
+	if (unlikely(alignment > SIZE_MAX / 2 + 1)) {
 		errno = EINVAL;
 		return NULL;
 	}
+	if (unlikely(alignment & (alignment - 1)))
+		alignment = (size_t)2 << (63 - __builtin_clzl(alignment));
 	return hk_aligned(alignment, size);
 }
 
@@ -224,7 +236,7 @@ HK_EXPORT int hakmem_posix_memalign(void **out, size_t alignment, size_t size)
 
 HK_EXPORT void *hakmem_aligned_alloc(size_t alignment, size_t size)
 {
-	return hk_aligned_alloc(alignment, size);
+	return hk_memalign(alignment, size);
 }
 
 HK_EXPORT size_t hakmem_usable_size(const void *p)
@@ -285,12 +297,12 @@ HK_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
 
 HK_EXPORT void *aligned_alloc(size_t alignment, size_t size)
 {
-	return hk_aligned_alloc(alignment, size);
+	return hk_memalign(alignment, size);
 }
 
 HK_EXPORT void *memalign(size_t alignment, size_t size)
 {
-	return hk_aligned_alloc(alignment, size);
+	return hk_memalign(alignment, size);
 }
 
 HK_EXPORT void *valloc(size_t size)

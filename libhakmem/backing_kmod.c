@@ -105,9 +105,27 @@ static void *kmod_map(size_t size)
 	return region;
 }
 
+/* malloc_trim(): unmap the rest of the batches. */
+static bool kmod_trim(void)
+{
+	struct hk_stock taken;
+	bool any;
+	void *ss;
+
+	pthread_mutex_lock(&hk_backing_lock);
+	taken = stock;
+	stock.count = 0;
+	pthread_mutex_unlock(&hk_backing_lock);
+	any = taken.count != 0;
+	while ((ss = hk_stock_take(&taken)))
+		hk_os_unmap(ss, HK_SS_SIZE);
+	return any;
+}
+
 const struct hk_backing hk_kmod_backing = {
 	.name	= "kmod",
 	.map	= kmod_map,
 	.unmap	= hk_os_unmap,
 	.purge	= hk_os_purge,
+	.trim	= kmod_trim,
 };

@@ -124,6 +124,22 @@ static void *populate_map(size_t size)
 	return ss ? ss : hk_os_map_aligned(size, HK_SS_SIZE, false);
 }
 
+/* malloc_trim(): unmap the stock; the helper refills it after the next take. */
+static bool populate_trim(void)
+{
+	bool any = false;
+
+	for (unsigned int i = 0; i < HK_POPULATE_STOCK; i++) {
+		void *ss = atomic_exchange_explicit(&stock[i], NULL, memory_order_acquire);
+
+		if (ss) {
+			hk_os_unmap(ss, HK_SS_SIZE);
+			any = true;
+		}
+	}
+	return any;
+}
+
 /* A forked child has no helper thread; the next map starts one. */
 void hk_populate_fork_child(void)
 {
@@ -135,4 +151,5 @@ const struct hk_backing hk_populate_backing = {
 	.map	= populate_map,
 	.unmap	= hk_os_unmap,
 	.purge	= hk_os_purge,
+	.trim	= populate_trim,
 };

@@ -30,14 +30,16 @@
 
 #define HK_TINY_CLASSES	(hk_size_class(HK_TINY_MAX) + 1)
 
-hk_slab_t hk_slab_empty;	/* never has a free block: sends malloc to the slow path */
+/* Never holds a block (its limit is 0): sends malloc to the slow path. */
+const hk_slab_t hk_slab_empty;
 
-hk_heap_t hk_heap_empty = {
-	.direct = { [0 ... HK_DIRECT_SLOTS - 1] = &hk_slab_empty },
-	.current = { [0 ... HK_CLASSES - 1] = &hk_slab_empty },
+/* The slab pointers are not const only because live heaps' are not. */
+const hk_heap_t hk_heap_empty = {
+	.direct = { [0 ... HK_DIRECT_SLOTS - 1] = (hk_slab_t *)&hk_slab_empty },
+	.current = { [0 ... HK_CLASSES - 1] = (hk_slab_t *)&hk_slab_empty },
 };
 
-__thread hk_heap_t *hk_tls_heap = &hk_heap_empty;
+__thread hk_heap_t *hk_tls_heap = (hk_heap_t *)&hk_heap_empty;
 
 pthread_mutex_t hk_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 static hk_heap_t *heaps_all;	/* guarded by hk_heaps_lock */
@@ -87,7 +89,7 @@ static void queue_remove(hk_heap_t *heap, hk_slab_t *slab)
 		q->tail = slab->prev;
 	slab->next = slab->prev = NULL;
 	if (heap->current[slab->cls] == slab)
-		set_current(heap, slab->cls, q->head ? q->head : &hk_slab_empty);
+		set_current(heap, slab->cls, q->head ? q->head : (hk_slab_t *)&hk_slab_empty);
 }
 
 /* ------------------------------------------------------------------ */
@@ -111,10 +113,11 @@ static hk_block_t *slab_extend(hk_slab_t *slab)
 		count = left;
 	p = slab->start + (size_t)slab->carved * slab->block_size;
 	for (uint32_t i = 0; i + 1 < count; i++, p += slab->block_size)
-		((hk_block_t *)p)->next = (hk_block_t *)(p + slab->block_size);
-	((hk_block_t *)p)->next = slab->free;
+		((hk_block_t *)p)->link = hk_link((hk_block_t *)p, (hk_block_t *)(p + slab->block_size));
+	((hk_block_t *)p)->link = hk_link((hk_block_t *)p, slab->free);
 	slab->free = (hk_block_t *)(slab->start + (size_t)slab->carved * slab->block_size);
-	slab->carved += count;
+	__atomic_store_n(&slab->carved, slab->carved + count, __ATOMIC_RELAXED);
+	hk_slab_set_flags(slab, slab->flags);	/* the limit grows with carved */
 	return slab->free;
 }
 
@@ -180,7 +183,7 @@ static void free_local(hk_heap_t *heap, hk_slab_t *slab, hk_block_t *b)
 {
 	uint8_t flags = slab->flags;
 
-	b->next = slab->free;
+	b->link = hk_link(b, slab->free);
 	b->tag = hk_block_tag(b);
 	slab->free = b;
 	if (flags & HK_SLAB_FULL) {
@@ -191,11 +194,31 @@ static void free_local(hk_heap_t *heap, hk_slab_t *slab, hk_block_t *b)
 		hk_slab_emptied(slab);
 }
 
-static hk_slab_t *slab_of_block(hk_block_t *b)
+/*
+ * Whether @p is a block of @slab (a head) that was carved: the fast path's
+ * check, without the limit, which is 0 while the slab has a flag set.
+ */
+static bool slab_has_block(const hk_slab_t *slab, const void *p)
+{
+	size_t offset = (size_t)((const uint8_t *)p - slab->start);
+
+	return !(hk_slab_flags(slab) & HK_SLAB_UNUSED) &&
+	       offset < (size_t)__atomic_load_n(&slab->carved, __ATOMIC_RELAXED) * slab->block_size &&
+	       offset % slab->block_size == 0;
+}
+
+/* The slab of @b, taken off @heap's remote list: a block of @heap's, or the list was overwritten. */
+static hk_slab_t *remote_block_slab(hk_heap_t *heap, hk_block_t *b)
 {
 	hk_superslab_t *ss = hk_superslab_of(b);
 
-	return hk_slab_head(ss, hk_slab_of(ss, b));
+	if (hk_is_superslab(b) && atomic_load_explicit(&ss->heap, memory_order_relaxed) == heap) {
+		hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, b));
+
+		if (slab_has_block(slab, b))
+			return slab;
+	}
+	hk_fatal("malloc(): corrupted free list", b);
 }
 
 /* Move every block other threads freed into @heap back to its slab. */
@@ -205,9 +228,10 @@ static bool drain_remote(hk_heap_t *heap)
 	bool any = b != NULL;
 
 	while (b) {
-		hk_block_t *next = b->next;
+		hk_slab_t *slab = remote_block_slab(heap, b);
+		hk_block_t *next = hk_next(b);
 
-		free_local(heap, slab_of_block(b), b);
+		free_local(heap, slab, b);
 		heap->stats.remote_frees_drained++;
 		b = next;
 	}
@@ -256,36 +280,38 @@ static hk_slab_t *refill(hk_heap_t *heap, unsigned int cls)
 
 void *hk_heap_alloc_class(hk_heap_t *heap, unsigned int cls)
 {
-	hk_slab_t *slab = heap->current[cls];
-	hk_block_t *b = slab->free;
+	for (;;) {
+		hk_slab_t *slab = heap->current[cls];
+		hk_block_t *b = slab->free;
 
-	if (likely(b))
-		return hk_slab_pop(slab, b);
-	slab = refill(heap, cls);
-	if (unlikely(!slab))
-		return NULL;
-	return hk_slab_pop(slab, slab->free);
+		if (likely(hk_slab_holds(slab, b)))
+			return hk_slab_pop(slab, b);
+		/* The current slab has no flag: a block it does not hold was written there. */
+		if (unlikely(b))
+			hk_fatal("malloc(): corrupted free list", b);
+		if (unlikely(!refill(heap, cls)))
+			return NULL;
+	}
 }
 
 /* ------------------------------------------------------------------ */
 /* Over-aligned blocks                                                 */
 
-/* Return the first @alignment-aligned address in @block, a fresh block. */
+/*
+ * Return the first @alignment-aligned address in @block, a fresh block.
+ * When that is not @block itself, the block's tag word (at least 16 bytes
+ * before the pointer) says so, and free() accepts the interior pointer.
+ */
 void *hk_slab_aligned_block(void *block, size_t alignment)
 {
 	uintptr_t p = hk_align_up((uintptr_t)block, alignment);
 
-	if (p != (uintptr_t)block) {
-		hk_superslab_t *ss = hk_superslab_of(block);
-		hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, block));
-
-		/* From now on frees into this slab round pointers down to blocks. */
-		hk_slab_set_flags(slab, slab->flags | HK_SLAB_ALIGNED);
-	}
+	if (p != (uintptr_t)block)
+		((hk_block_t *)block)->tag = hk_aligned_mark((void *)p);
 	return (void *)p;
 }
 
-hk_block_t *hk_slab_block_start(hk_slab_t *slab, const void *p)
+hk_block_t *hk_slab_block_start(const hk_slab_t *slab, const void *p)
 {
 	size_t offset = (size_t)((const uint8_t *)p - slab->start);
 
@@ -321,7 +347,7 @@ static void push_remote(hk_heap_t *owner, hk_block_t *b)
 
 	b->tag = hk_block_tag(b);
 	do {
-		b->next = head;
+		b->link = hk_link(b, head);
 	} while (!atomic_compare_exchange_weak_explicit(&owner->remote, &head, b,
 							memory_order_release,
 							memory_order_relaxed));
@@ -331,14 +357,16 @@ static void free_in_superslab(void *p)
 {
 	hk_superslab_t *ss = hk_superslab_of(p);
 	hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, p));
-	uint8_t flags = hk_slab_flags(slab);
 	hk_heap_t *self = hk_heap_self();
 	hk_heap_t *owner;
 	hk_block_t *b;
 
-	if (flags & HK_SLAB_UNUSED)
-		hk_fatal("free(): invalid pointer (not in an allocated block)", p);
-	b = (flags & HK_SLAB_ALIGNED) ? hk_slab_block_start(slab, p) : p;
+	/* Not a block handed out: a page of no slab, the header, inside a block. */
+	if (hk_slab_flags(slab) & HK_SLAB_UNUSED)
+		hk_fatal("free(): invalid pointer", p);
+	b = hk_slab_block_start(slab, p);
+	if (!slab_has_block(slab, b) || (b != p && b->tag != hk_aligned_mark(p)))
+		hk_fatal("free(): invalid pointer", p);
 	if (b->tag == hk_block_tag(b))
 		hk_fatal("free(): double free", p);
 
@@ -425,7 +453,7 @@ void hk_heap_thread_exit(void *arg)
 {
 	hk_heap_t *heap = arg;
 
-	hk_tls_heap = &hk_heap_empty;
+	hk_tls_heap = (hk_heap_t *)&hk_heap_empty;
 	hk_heap_collect(heap, false);
 	pthread_mutex_lock(&hk_heaps_lock);
 	heap->pooled = true;

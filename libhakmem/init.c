@@ -6,8 +6,18 @@
  * malloc can be called before any constructor runs (by ld.so or by other
  * libraries' constructors), so set-up also runs lazily from the first slow
  * path.  Everything malloc itself needs is in place before the steps that
- * may call back into malloc (pthread_atfork may allocate).
+ * may call back into malloc (pthread_atfork may allocate, so may a message
+ * about a bad option).
+ *
+ * A fork may come while another thread is in set-up (when the library is
+ * dlopen()ed into a threaded program).  From the moment the fork handlers
+ * are registered, fork_prepare() waits for set-up to finish.  A fork before
+ * that leaves a child in which the thread running set-up does not exist;
+ * the child finds its parent's pid in init_state and runs set-up itself.
+ * Everything done before the handlers are registered may be done twice.
  */
+#include <unistd.h>
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,24 +32,31 @@ struct hk_options hk_options = {
 	.backing = HK_BACKING_AUTO,
 };
 
-/* Until set-up reads AT_RANDOM, tags still catch double frees, just predictably. */
-uintptr_t hk_tag_key = 0x9e3779b97f4a7c15u;
+/*
+ * The key of free tags and free-list links.  It must not change once a
+ * block exists: set-up reads AT_RANDOM before anything can allocate.
+ */
+#define HK_TAG_KEY_BUILTIN	0x9e3779b97f4a7c15u
+uintptr_t hk_tag_key = HK_TAG_KEY_BUILTIN;
 
 pthread_key_t hk_heap_key;
 
-enum { INIT_NONE, INIT_RUNNING, INIT_DONE };
-static _Atomic int init_state;
+/* INIT_NONE, INIT_DONE, or the pid of the process in which set-up is running. */
+enum { INIT_NONE = 0, INIT_DONE = -1 };
+static _Atomic pid_t init_state;
 static __thread bool init_in_progress;
 
 /* Every process-wide lock, in nesting order. */
 static pthread_mutex_t *const fork_locks[] = {
-	&hk_heaps_lock, &hk_cache_lock, &hk_backing_lock, &hk_large_lock, &hk_map_lock,
-	&hk_meta_lock,
+	&hk_heaps_lock, &hk_cache_lock, &hk_backing_lock, &hk_large_lock, &hk_meta_lock,
 };
 #define FORK_LOCKS (sizeof(fork_locks) / sizeof(fork_locks[0]))
 
 static void fork_prepare(void)
 {
+	/* Set-up is the one thing that does not hold a lock while it works. */
+	while (atomic_load_explicit(&init_state, memory_order_acquire) != INIT_DONE)
+		sched_yield();
 	for (size_t i = 0; i < FORK_LOCKS; i++)
 		pthread_mutex_lock(fork_locks[i]);
 }
@@ -117,35 +134,56 @@ static void read_options(void)
 	parse_backing();
 }
 
+/*
+ * True if the calling thread is to run set-up; false once it is done.  A
+ * thread of the process running it waits; a fork child whose parent was
+ * running it takes over.
+ */
+static bool init_claim(void)
+{
+	pid_t self = getpid();
+
+	for (;;) {
+		pid_t state = atomic_load_explicit(&init_state, memory_order_acquire);
+
+		if (state == INIT_DONE)
+			return false;
+		if (state == self)
+			sched_yield();
+		else if (atomic_compare_exchange_strong(&init_state, &state, self))
+			return true;
+	}
+}
+
 void hk_process_init(void)
 {
-	int expected = INIT_NONE;
 	const void *random;
 	uintptr_t seed;
+	int saved_errno;
 
 	if (likely(atomic_load_explicit(&init_state, memory_order_acquire) == INIT_DONE))
 		return;
 	if (init_in_progress)
 		return;
-	if (!atomic_compare_exchange_strong(&init_state, &expected, INIT_RUNNING)) {
-		while (atomic_load_explicit(&init_state, memory_order_acquire) != INIT_DONE)
-			sched_yield();
+	saved_errno = errno;
+	if (!init_claim())
 		return;
-	}
 	init_in_progress = true;
 
 	random = (const void *)getauxval(AT_RANDOM);
 	if (random) {
 		memcpy(&seed, random, sizeof(seed));	/* 16 bytes, not aligned */
-		hk_tag_key ^= seed | 1;
+		hk_tag_key = HK_TAG_KEY_BUILTIN ^ (seed | 1);
 	}
+	pthread_key_create(&hk_heap_key, hk_heap_thread_exit);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	read_options();
 	if (hk_options.stats)
 		hk_stats_init();
 	hk_backing_init();
-	pthread_key_create(&hk_heap_key, hk_heap_thread_exit);
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
 
+	/* The program never asked for set-up: what fails during it (opening /dev/hakmem) is ours. */
+	errno = saved_errno;
 	init_in_progress = false;
 	atomic_store_explicit(&init_state, INIT_DONE, memory_order_release);
 }

@@ -11,7 +11,7 @@
  * block push it onto the owner heap's remote list, which the owner drains.
  *
  * free() finds everything by masking the pointer: SuperSlab = ptr & ~(2 MiB-1),
- * slab descriptor = header->slabs[(ptr - SuperSlab) >> 16].  A two-level
+ * slab descriptor = header->slabs[(ptr - SuperSlab) >> 16].  A flat
  * chunk map says which 2 MiB chunks are hakmem's, so a foreign pointer is
  * reported instead of dereferenced.
  */
@@ -52,35 +52,39 @@ static inline uintptr_t hk_align_up(uintptr_t x, uintptr_t align)
 /*
  * A free block.  @tag holds hk_block_tag(block) while the block is free and
  * zero once malloc hands it out, which makes a second free() of the same
- * block detectable in O(1).
+ * block detectable in O(1).  @link is the next free block, encoded by
+ * hk_link().
  */
 typedef struct hk_block {
-	struct hk_block *next;
+	uintptr_t link;
 	uintptr_t tag;
 } hk_block_t;
 
 /* Slab flags: any set bit sends free() to the out-of-line path. */
 enum {
 	HK_SLAB_FULL	= 1 << 0,	/* no free block; not in its class queue */
-	HK_SLAB_ALIGNED	= 1 << 1,	/* holds over-aligned (interior) pointers */
-	HK_SLAB_TAIL	= 1 << 2,	/* non-first page of a slab; see @index */
-	HK_SLAB_UNUSED	= 1 << 3,	/* page belongs to no slab */
+	HK_SLAB_TAIL	= 1 << 1,	/* non-first page of a slab; see @index */
+	HK_SLAB_UNUSED	= 1 << 2,	/* page belongs to no slab */
 };
 
 typedef struct hk_slab {
 	/* 64 bytes, so that finding a page's descriptor is a shift. */
 	_Alignas(64) hk_block_t *free;		/* blocks ready for malloc */
+	uint8_t *start;			/* first block */
+	uint64_t magic;			/* 2^64 / block_size + 1: see hk_slab_holds() */
+	uint64_t limit;			/* see hk_slab_holds(); 0 while a flag is set */
+	struct hk_slab *next, *prev;	/* class queue of the owner heap */
 	uint32_t used;			/* blocks handed out, not yet freed home */
+	uint32_t block_size;
+	uint16_t capacity;		/* blocks that fit */
+	uint16_t carved;		/* blocks ever threaded onto @free */
 	uint8_t flags;			/* HK_SLAB_*, read racily by remote frees */
 	uint8_t cls;
 	uint8_t span;			/* pages in this slab */
 	uint8_t index;			/* first page (for tails: the head's) */
-	uint32_t block_size;
-	uint32_t capacity;		/* blocks that fit */
-	uint32_t carved;		/* blocks ever threaded onto @free */
-	uint8_t *start;			/* first block */
-	struct hk_slab *next, *prev;	/* class queue of the owner heap */
 } hk_slab_t;
+
+_Static_assert(sizeof(hk_slab_t) == 64, "slab descriptor is not 64 bytes");
 
 typedef struct hk_heap hk_heap_t;
 
@@ -104,7 +108,10 @@ static inline hk_superslab_t *hk_superslab_of(const void *p)
 
 static inline hk_slab_t *hk_slab_of(hk_superslab_t *ss, const void *p)
 {
-	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> HK_PAGE_SHIFT];
+	/* &ss->slabs[(p >> 16) % 32], with one shift: descriptors are 64 bytes. */
+	uintptr_t offset = ((uintptr_t)p >> (HK_PAGE_SHIFT - 6)) & ((HK_PAGES - 1) << 6);
+
+	return (hk_slab_t *)((uintptr_t)ss->slabs + offset);
 }
 
 static inline uint8_t hk_slab_flags(const hk_slab_t *slab)
@@ -112,9 +119,38 @@ static inline uint8_t hk_slab_flags(const hk_slab_t *slab)
 	return __atomic_load_n(&slab->flags, __ATOMIC_RELAXED);
 }
 
+/*
+ * Whether @p is a block of @slab that was carved and the slab has no flag
+ * set: the check malloc makes of the block it pops and free of the pointer
+ * it gets, with one multiplication instead of a division.
+ *
+ * With d = block_size, magic M = floor(2^64 / d) + 1 and r = d * M - 2^64
+ * (0 < r <= d), an offset n = q * d + m (0 <= m < d) gives
+ * n * M mod 2^64 = q * r + m * M as long as that stays below 2^64, which
+ * holds for n < 2^32 since M > 2^46.  So n * M < carved * r exactly when
+ * m = 0 and q < carved (for m > 0 the product is at least M, far above
+ * carved * r).  n is taken modulo 2^32: a pointer below @start (the
+ * SuperSlab header, the slab before) wraps to an offset above 2^32 - 2^21,
+ * and NULL to one at least the slab's size (no slab starts on a 4 GiB
+ * boundary), so neither passes.
+ */
+static inline bool hk_slab_holds(const hk_slab_t *slab, const void *p)
+{
+	uint32_t n = (uint32_t)((uintptr_t)p - (uintptr_t)slab->start);
+
+	return (uint64_t)n * slab->magic < slab->limit;
+}
+
+static inline uint64_t hk_slab_magic(uint32_t block_size)
+{
+	return (uint64_t)(((unsigned __int128)1 << 64) / block_size) + 1;
+}
+
+/* Set @slab's flags and the limit that follows from them and @carved. */
 static inline void hk_slab_set_flags(hk_slab_t *slab, uint8_t flags)
 {
 	__atomic_store_n(&slab->flags, flags, __ATOMIC_RELAXED);
+	slab->limit = flags ? 0 : (uint64_t)slab->carved * (slab->block_size * slab->magic);
 }
 
 /* ------------------------------------------------------------------ */
@@ -127,40 +163,38 @@ enum {
 	HK_CHUNK_LARGE = 2,
 };
 
-#define HK_ADDR_BITS		47
-#define HK_MAP_L2_SHIFT		30
-#define HK_MAP_L1_ENTRIES	((size_t)1 << (HK_ADDR_BITS - HK_MAP_L2_SHIFT))
-#define HK_MAP_L2_ENTRIES	((size_t)1 << (HK_MAP_L2_SHIFT - HK_SS_SHIFT))
-
-extern HK_HIDDEN uint8_t *hk_chunk_map[HK_MAP_L1_ENTRIES];
 /*
- * The free() fast path only asks "is this a SuperSlab?": one bit per chunk
- * (8 MiB of .bss, touched only where SuperSlabs live) answers with one load.
+ * The map covers the user address space the kernel hands out without a
+ * hint: 47 bits on x86-64 (5-level paging maps above only on request), 48
+ * on arm64 (52-bit VA is on request too).  A pointer above is never ours.
  */
-extern HK_HIDDEN uint64_t hk_superslab_bits[((size_t)1 << (HK_ADDR_BITS - HK_SS_SHIFT)) / 64];
+#if defined(__x86_64__)
+#define HK_ADDR_BITS		47
+#elif defined(__aarch64__)
+#define HK_ADDR_BITS		48
+#else
+#error "hakmem: set HK_ADDR_BITS to this target's user address space"
+#endif
+#define HK_CHUNKS		((size_t)1 << (HK_ADDR_BITS - HK_SS_SHIFT))
 
-static inline bool hk_is_superslab(const void *p)
-{
-	uintptr_t chunk = (uintptr_t)p >> HK_SS_SHIFT;
-
-	if (unlikely(chunk >> (HK_ADDR_BITS - HK_SS_SHIFT)))
-		return false;
-	return (__atomic_load_n(&hk_superslab_bits[chunk / 64], __ATOMIC_RELAXED) >>
-		(chunk % 64)) & 1;
-}
+/*
+ * One byte per chunk, flat, so that free() asks with one load: 64 MiB of
+ * .bss of which a page is touched per 8 GiB of address space hakmem uses.
+ */
+extern HK_HIDDEN uint8_t hk_chunk_map[HK_CHUNKS];
 
 static inline unsigned int hk_chunk_kind(const void *p)
 {
-	uintptr_t u = (uintptr_t)p;
-	uint8_t *l2;
+	uintptr_t chunk = (uintptr_t)p >> HK_SS_SHIFT;
 
-	if (unlikely((u >> HK_ADDR_BITS) != 0))
+	if (unlikely(chunk >= HK_CHUNKS))
 		return HK_CHUNK_NONE;
-	l2 = __atomic_load_n(&hk_chunk_map[u >> HK_MAP_L2_SHIFT], __ATOMIC_ACQUIRE);
-	if (unlikely(!l2))
-		return HK_CHUNK_NONE;
-	return __atomic_load_n(&l2[(u >> HK_SS_SHIFT) & (HK_MAP_L2_ENTRIES - 1)],
-			       __ATOMIC_RELAXED);
+	return __atomic_load_n(&hk_chunk_map[chunk], __ATOMIC_RELAXED);
+}
+
+static inline bool hk_is_superslab(const void *p)
+{
+	return hk_chunk_kind(p) == HK_CHUNK_SUPERSLAB;
 }
 
 HK_HIDDEN bool hk_chunk_map_set(const void *chunk, unsigned int kind);
@@ -199,22 +233,17 @@ struct hk_heap {
 	_Alignas(64) _Atomic(hk_block_t *) remote;
 };
 
-extern HK_HIDDEN hk_heap_t hk_heap_empty;
-extern HK_HIDDEN hk_slab_t hk_slab_empty;
+/*
+ * The heap of threads that have none and its slabs: read-only, so any write
+ * through them (a bug) faults instead of corrupting shared state.
+ */
+extern HK_HIDDEN const hk_heap_t hk_heap_empty;
+extern HK_HIDDEN const hk_slab_t hk_slab_empty;
 extern HK_HIDDEN __thread hk_heap_t *hk_tls_heap __attribute__((tls_model("initial-exec")));
 
 static inline hk_heap_t *hk_heap_self(void)
 {
 	return hk_tls_heap;
-}
-
-/* Hand out @b, the first free block of @slab. */
-static inline void *hk_slab_pop(hk_slab_t *slab, hk_block_t *b)
-{
-	slab->free = b->next;
-	slab->used++;
-	b->tag = 0;
-	return b;
 }
 
 /* ------------------------------------------------------------------ */
@@ -239,13 +268,46 @@ extern HK_HIDDEN uintptr_t hk_tag_key;
 extern HK_HIDDEN pthread_mutex_t hk_heaps_lock;	/* heap list and heap pool */
 extern HK_HIDDEN pthread_mutex_t hk_cache_lock;	/* empty-SuperSlab cache */
 extern HK_HIDDEN pthread_mutex_t hk_large_lock;	/* large-mapping cache */
-extern HK_HIDDEN pthread_mutex_t hk_map_lock;		/* chunk map tables */
 extern HK_HIDDEN pthread_mutex_t hk_meta_lock;		/* metadata arena */
 extern HK_HIDDEN pthread_mutex_t hk_backing_lock;	/* the backing's stock */
 
 static inline uintptr_t hk_block_tag(const hk_block_t *b)
 {
 	return (uintptr_t)b ^ hk_tag_key;
+}
+
+/*
+ * Free-list links are stored as next ^ (the block's own address) ^ a
+ * per-process secret, as glibc's safe-linking does: a stray or hostile
+ * write into a free block cannot aim the list at an address of its choice,
+ * and what it leaves decodes to garbage that hk_slab_holds() rejects
+ * before malloc hands it out.  The secret is the tag key: free() has the
+ * tag at hand, and a second key would not resist a reader of free blocks
+ * either (next and the block are close, so a link shows most of its key).
+ */
+static inline uintptr_t hk_link(const hk_block_t *b, const hk_block_t *next)
+{
+	return (uintptr_t)next ^ hk_block_tag(b);
+}
+
+static inline hk_block_t *hk_next(const hk_block_t *b)
+{
+	return (hk_block_t *)(b->link ^ hk_block_tag(b));
+}
+
+/* Hand out @b, the first free block of @slab (hk_slab_holds() said yes). */
+static inline void *hk_slab_pop(hk_slab_t *slab, hk_block_t *b)
+{
+	slab->free = hk_next(b);
+	slab->used++;
+	b->tag = 0;
+	return b;
+}
+
+/* Written before an over-aligned pointer @p into a block, where the block starts. */
+static inline uintptr_t hk_aligned_mark(const void *p)
+{
+	return ~hk_block_tag(p);
 }
 
 extern HK_HIDDEN pthread_key_t hk_heap_key;	/* runs hk_heap_thread_exit() */
@@ -268,6 +330,8 @@ struct hk_backing {
 	void (*unmap)(void *addr, size_t size);
 	/* Drop the contents of a range that stays mapped; it reads back as zeros. */
 	void (*purge)(void *addr, size_t size);
+	/* Unmap what was mapped ahead of demand (NULL: nothing is); true if anything. */
+	bool (*trim)(void);
 };
 extern HK_HIDDEN const struct hk_backing *hk_backing;
 extern HK_HIDDEN const struct hk_backing hk_mmap_backing, hk_populate_backing, hk_kmod_backing;
@@ -297,14 +361,14 @@ HK_HIDDEN void *hk_heap_alloc_class(hk_heap_t *heap, unsigned int cls);
 HK_HIDDEN void hk_heap_free_slow(void *p);
 HK_HIDDEN void hk_slab_emptied(hk_slab_t *slab);
 HK_HIDDEN void *hk_slab_aligned_block(void *block, size_t alignment);
-HK_HIDDEN hk_block_t *hk_slab_block_start(hk_slab_t *slab, const void *p);
+HK_HIDDEN hk_block_t *hk_slab_block_start(const hk_slab_t *slab, const void *p);
 HK_HIDDEN hk_heap_t *hk_heap_init_thread(void);
 HK_HIDDEN void hk_heap_thread_exit(void *heap);
 HK_HIDDEN bool hk_heap_collect(hk_heap_t *heap, bool force);
 HK_HIDDEN bool hk_heaps_trim(void);
 HK_HIDDEN void hk_heaps_stats(struct hk_heap_stats *sum, unsigned int *heaps,
 			      unsigned int *pooled);
-HK_COLD void hk_fatal(const char *what, const void *p);
+HK_COLD __attribute__((noreturn)) void hk_fatal(const char *what, const void *p);
 
 /* large.c */
 HK_HIDDEN void *hk_large_alloc(size_t size, size_t alignment, bool zero);

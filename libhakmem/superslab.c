@@ -125,14 +125,18 @@ static bool unmap_expired(hk_superslab_t *expired)
 	return any;
 }
 
+/* Unmap expired cached SuperSlabs; with @force all of them, and the backing's stock. */
 bool hk_superslab_cache_trim(bool force)
 {
 	hk_superslab_t *expired;
+	bool any = false;
 
 	pthread_mutex_lock(&hk_cache_lock);
 	expired = cache_expire_locked(hk_clock_ms(), force);
 	pthread_mutex_unlock(&hk_cache_lock);
-	return unmap_expired(expired);
+	if (force && hk_backing->trim)
+		any = hk_backing->trim();
+	return unmap_expired(expired) || any;
 }
 
 static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)
@@ -242,7 +246,8 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	slab->cls = (uint8_t)cls;
 	slab->span = (uint8_t)span;
 	slab->block_size = (uint32_t)hk_class_size(cls);
-	slab->capacity = (uint32_t)(bytes / slab->block_size);
+	slab->magic = hk_slab_magic(slab->block_size);
+	slab->capacity = (uint16_t)(bytes / slab->block_size);
 	slab->carved = 0;
 	slab->next = slab->prev = NULL;
 	for (unsigned int i = 1; i < span; i++) {

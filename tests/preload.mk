@@ -3,7 +3,8 @@
 # ThreadSanitizer through the hakmem_* API.  Included by tests/tests.mk.
 #
 #   make test-conformance   every malloc API entry point, one result per group
-#   make test-stress        threads, cross-thread frees, thread churn, fork
+#   make test-stress        threads, cross-thread frees, thread churn, fork;
+#                           fork while threads race to set the allocator up
 #   make test-tsan          the stress test built with -fsanitize=thread
 #   make test-programs      python3, gcc, git, sort, bash: same output as glibc
 #   make test-backings      stress and conformance again on the populate backing
@@ -19,6 +20,7 @@ PL_BIN := $(BUILD)/tests
 PL_CONF := $(PL_BIN)/conformance
 PL_STRESS := $(PL_BIN)/stress
 PL_STRESS_TSAN := $(PL_BIN)/stress-tsan
+PL_FORK_INIT := $(PL_BIN)/fork-init
 PL_RUN = tests/run-test.sh $(TEST_RESULTS)
 PL_PRELOAD = env LD_PRELOAD=$(abspath $(LIB_SO))
 
@@ -26,10 +28,11 @@ PL_PRELOAD = env LD_PRELOAD=$(abspath $(LIB_SO))
 # meant to reach the allocator; the compiler must not fold or drop the calls.
 PL_CFLAGS := $(HK_CFLAGS) $(CFLAGS) -fno-builtin
 
-PL_CONF_GROUPS := identity align zero memalign memalign-einval valloc huge \
-	calloc-overflow calloc-dirty realloc realloc-zero reallocarray trim \
+PL_CONF_GROUPS := identity init-errno align zero memalign memalign-einval memalign-round valloc huge \
+	calloc-overflow calloc-dirty realloc realloc-zero reallocarray trim trim-rss \
 	mallinfo2 mallopt free-sized invalid-free-stack invalid-free-static \
-	double-free double-free-interleaved
+	invalid-free-interior invalid-free-header double-free double-free-interleaved \
+	double-free-cross-thread corrupted-free-list
 PL_STRESS_TESTS := random xthread churn fork
 PL_TSAN_TESTS := random xthread churn
 PL_PROGRAMS := python gcc git sort bash
@@ -53,15 +56,22 @@ $(PL_STRESS_TSAN): tests/stress/stress.c tests/stress/talloc.h $(LIB_TSAN)
 	$(CC) $(HK_CFLAGS) -O1 -g -fno-builtin -fsanitize=thread -DSTRESS_HAKMEM_API \
 		-Ilibhakmem -o $@ $< $(LIB_TSAN) -ldl
 
+# Set-up must not have run before the test's threads start, so this one links
+# the library's sources without the override, as the unit tests do.
+$(PL_FORK_INIT): tests/stress/fork_init.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(CFLAGS) -o $@ $< $(LIB_SRCS)
+
 test-conformance: $(LIB_SO) $(PL_CONF)
 	@for g in $(PL_CONF_GROUPS); do \
 		$(PL_RUN) conformance-$$g $(PL_PRELOAD) $(PL_CONF) $(PRELOAD_CONF_FLAGS) $$g; \
 	done
 
-test-stress: $(LIB_SO) $(PL_STRESS)
+test-stress: $(LIB_SO) $(PL_STRESS) $(PL_FORK_INIT)
 	@for t in $(PL_STRESS_TESTS); do \
 		$(PL_RUN) stress-$$t $(PL_PRELOAD) $(PL_STRESS) $$t; \
 	done
+	@$(PL_RUN) stress-fork-init $(PL_FORK_INIT) 100
 
 test-tsan: $(LIB_SO) $(PL_STRESS_TSAN)
 	@for t in $(PL_TSAN_TESTS); do \
@@ -84,6 +94,6 @@ test-backings: $(LIB_SO) $(PL_STRESS) $(PL_CONF)
 	@for t in $(PL_STRESS_TESTS); do \
 		$(PL_RUN) populate-stress-$$t $(PL_POPULATE) $(PL_STRESS) $$t; \
 	done
-	@for g in calloc-dirty realloc align; do \
+	@for g in calloc-dirty realloc align trim-rss; do \
 		$(PL_RUN) populate-conformance-$$g $(PL_POPULATE) $(PL_CONF) $$g; \
 	done

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KiB ((size_t)1 << 10)
@@ -33,6 +35,7 @@ typedef void (*free_sized_fn)(void *, size_t);
 typedef void (*free_aligned_sized_fn)(void *, size_t, size_t);
 
 static bool any_allocator;      /* --any-allocator: relax hakmem-only checks */
+static int errno_at_main;       /* errno as main() found it */
 static const char *cur_group;   /* for messages */
 static int group_failures;
 static size_t page_size;
@@ -210,6 +213,16 @@ static void test_identity(void)
 			      "%s resolves into %s, not libhakmem", api_names[i],
 			      sym ? obj : "nothing (symbol missing)");
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* init-errno: setting the allocator up leaves errno alone              */
+
+static void test_init_errno(void)
+{
+	/* C17 7.5p3: errno is zero at program startup. */
+	CHECK(errno_at_main == 0, "errno is %d (%s) at the start of main()", errno_at_main,
+	      strerror(errno_at_main));
 }
 
 /* ------------------------------------------------------------------ */
@@ -441,6 +454,41 @@ static void test_memalign_einval(void)
 	CHECK(rc == ENOMEM || rc == EINVAL, "posix_memalign(align 2^62) = %d (p=%p)", rc, p);
 	if (rc == 0)
 		free(p);
+}
+
+/* memalign and aligned_alloc as glibc 2.36 has them (one function): an
+ * alignment that is no power of two is rounded up to the next one, one of at
+ * most 16 means plain malloc, one above SIZE_MAX / 2 + 1 is EINVAL.
+ * posix_memalign stays strict (memalign-einval). */
+static void test_memalign_round(void)
+{
+	static const struct { size_t align, want; } odd[] = {
+		{ 0, 16 }, { 1, 16 }, { 3, 16 }, { 12, 16 }, { 24, 32 }, { 48, 64 }, { 100, 128 },
+		{ 4095, 4096 }, { 4097, 8192 }, { 3 * 4096, 16384 }, { MiB + 16, 2 * MiB },
+	};
+
+	for (int api = API_ALIGNED_ALLOC; api <= API_MEMALIGN; api++) {
+		for (size_t i = 0; i < ARRAY_LEN(odd); i++) {
+			size_t size = i % 2 ? 100 : 5000;
+			void *p = alloc_aligned((enum align_api)api, opaque(odd[i].align), size);
+
+			CHECK(p, "%s(align %zu, size %zu) failed: %s", align_api_name[api],
+			      odd[i].align, size, strerror(errno));
+			if (!p)
+				continue;
+			CHECK(aligned_to(p, odd[i].want), "%s(align %zu) = %p not %zu-aligned",
+			      align_api_name[api], odd[i].align, p, odd[i].want);
+			CHECK(malloc_usable_size(p) >= size, "%s(align %zu, size %zu): usable %zu",
+			      align_api_name[api], odd[i].align, size, malloc_usable_size(p));
+			memset(p, 0x6b, size);
+			free(p);
+		}
+		errno = 0;
+		void *p = alloc_aligned((enum align_api)api, opaque(SIZE_MAX / 2 + 2), 64);
+		CHECK(!p && errno == EINVAL, "%s(align 2^63 + 1) = %p, errno %d (want EINVAL)",
+		      align_api_name[api], p, errno);
+		free(p);
+	}
 }
 
 static void test_valloc(void)
@@ -828,6 +876,41 @@ static void test_trim(void)
 	alloc_and_check_many();
 }
 
+/* After malloc_trim(0) nothing freed stays resident: not the free pages, not
+ * empty SuperSlabs, not memory a backing prepared ahead of demand (the
+ * populate backing's helper starts after 16 SuperSlabs; give it time to
+ * stock up before trimming). */
+static void test_trim_rss(void)
+{
+	enum { N = 400 };
+	const size_t block = 128 * KiB;
+	const struct timespec settle = { 0, 100 * 1000 * 1000 };
+	size_t before, after = 0;
+	void **p = calloc(N, sizeof(void *));
+	REQUIRE_PTR(p, "calloc failed");
+
+	malloc_trim(0);
+	before = rss_bytes();
+	for (int i = 0; i < N; i++) {
+		p[i] = malloc(block);
+		REQUIRE_PTR(p[i], "malloc(%zu) failed", block);
+		memset(p[i], 0x44, block);
+	}
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+	/* A helper may still be filling its stock during a trim: try a few times. */
+	for (int tries = 0; tries < 5; tries++) {
+		nanosleep(&settle, NULL);
+		malloc_trim(0);
+		after = rss_bytes();
+		if (after < before + 4 * MiB)
+			break;
+	}
+	CHECK(after < before + 4 * MiB, "RSS %zu KiB before %zu MiB of blocks, %zu KiB after "
+	      "freeing them and malloc_trim(0)", before / KiB, N * block / MiB, after / KiB);
+	free(p);
+}
+
 static void test_mallinfo2(void)
 {
 	enum { N = 1024 };
@@ -977,9 +1060,96 @@ static void bad_double_free_interleaved(void)
 	free(launder(p));
 }
 
+/* A pointer into a SuperSlab of hakmem's (2 MiB aligned) that holds block p. */
+static char *superslab_of(void *p)
+{
+	return (char *)((uintptr_t)p & ~(2 * MiB - 1));
+}
+
+/* free() of a pointer malloc never returned: inside a live block. */
+static void bad_free_interior(void)
+{
+	char *p = malloc(opaque(64));
+	free(launder(p + 24));
+	/* What an allocator that took it would do next: hand it out. */
+	char *q = malloc(opaque(64));
+	printf("malloc(64) after free(p + 24) = %p (p = %p)\n", (void *)q, (void *)p);
+}
+
+/* ... at a block boundary of the slab, but a block never handed out. */
+static void bad_free_uncarved(void)
+{
+	char *p = malloc(opaque(64));
+	free(launder(p + 64 * 500));
+}
+
+/* ... in the SuperSlab's header page (the slab descriptors). */
+static void bad_free_header(void)
+{
+	free(launder(superslab_of(malloc(opaque(64))) + 256));
+}
+
+/* ... in a page of the SuperSlab that belongs to no slab. */
+static void bad_free_unused_page(void)
+{
+	free(launder(superslab_of(malloc(opaque(64))) + 31 * 64 * KiB + 128));
+}
+
+/* A use-after-free write into a free block's link: the allocator must not
+ * hand out the address written there. */
+static void bad_poisoned_free_list(void)
+{
+	static char target[256] __attribute__((aligned(64)));
+	void **p = malloc(opaque(48)), **q = malloc(opaque(48));
+
+	free(q);
+	free(p);
+	*(void **)launder(p) = target + 64;
+	void *a = malloc(opaque(48)), *b = malloc(opaque(48)), *c = malloc(opaque(48));
+	printf("after the write: malloc(48) = %p, %p, %p (target %p)\n", a, b, c,
+	       (void *)(target + 64));
+}
+
+static void *free_in_thread(void *p)
+{
+	free(p);
+	return NULL;
+}
+
+static void free_elsewhere(void *p)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, free_in_thread, p) || pthread_join(t, NULL))
+		abort();        /* the message would be missing: reported as a failure */
+}
+
+/* The same write into a block on the remote-free list, which the owner
+ * drains when a size class runs dry. */
+static void bad_poisoned_remote_list(void)
+{
+	static char target[256] __attribute__((aligned(64)));
+	void *p = malloc(opaque(80)), *q = malloc(opaque(80));
+
+	free_elsewhere(q);
+	free_elsewhere(p);
+	*(void **)launder(p) = target + 64;
+	for (int i = 0; i < 64; i++)
+		printf("malloc(992) = %p\n", malloc(opaque(992)));
+}
+
+/* Freed by another thread, then again by the owner. */
+static void bad_double_free_cross_thread(void)
+{
+	void *p = malloc(opaque(16));
+
+	free_elsewhere(p);
+	free(launder(p));
+}
+
 /* Run action in a child with stderr captured; the parent checks that the
- * child died of SIGABRT and said "hakmem". */
-static void expect_abort(const char *what, void (*action)(void))
+ * child died of SIGABRT and said "hakmem: <message>: 0x...". */
+static void expect_abort(const char *what, void (*action)(void), const char *message)
 {
 	int fd[2];
 	char buf[4096];
@@ -1031,15 +1201,59 @@ static void expect_abort(const char *what, void (*action)(void))
 	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
 	       len ? buf : "(empty)\n", len && buf[len - 1] != '\n' ? "\n" : "");
 	EXPECT_HAKMEM(aborted, "%s: child was not killed by SIGABRT", what);
-	EXPECT_HAKMEM(strstr(buf, "hakmem"), "%s: stderr does not mention hakmem", what);
+	char want[128];
+	snprintf(want, sizeof(want), "hakmem: %s", message);
+	EXPECT_HAKMEM(strstr(buf, want), "%s: stderr does not say \"%s\"", what, want);
+	EXPECT_HAKMEM(strstr(buf, ": 0x"), "%s: stderr has no address", what);
 }
 
-static void test_invalid_free_stack(void) { expect_abort("free(stack address)", bad_free_stack); }
-static void test_invalid_free_static(void) { expect_abort("free(static array)", bad_free_static); }
-static void test_double_free(void) { expect_abort("double free of malloc(16)", bad_double_free); }
+#define INVALID_FREE "free(): invalid pointer"
+#define DOUBLE_FREE "free(): double free"
+#define CORRUPTED_LIST "malloc(): corrupted free list"
+
+static void test_invalid_free_stack(void)
+{
+	expect_abort("free(stack address)", bad_free_stack, INVALID_FREE);
+}
+
+static void test_invalid_free_static(void)
+{
+	expect_abort("free(static array)", bad_free_static, INVALID_FREE);
+}
+
+static void test_invalid_free_interior(void)
+{
+	expect_abort("free(p + 24) of a live malloc(64)", bad_free_interior, INVALID_FREE);
+	expect_abort("free() of a block never handed out", bad_free_uncarved, INVALID_FREE);
+}
+
+static void test_invalid_free_header(void)
+{
+	expect_abort("free() into a SuperSlab header", bad_free_header, INVALID_FREE);
+	expect_abort("free() into an unused SuperSlab page", bad_free_unused_page, INVALID_FREE);
+}
+
+static void test_double_free(void)
+{
+	expect_abort("double free of malloc(16)", bad_double_free, DOUBLE_FREE);
+}
+
 static void test_double_free_interleaved(void)
 {
-	expect_abort("free(p); free(q); free(p)", bad_double_free_interleaved);
+	expect_abort("free(p); free(q); free(p)", bad_double_free_interleaved, DOUBLE_FREE);
+}
+
+static void test_double_free_cross_thread(void)
+{
+	expect_abort("free(p) in another thread, then here", bad_double_free_cross_thread,
+		     DOUBLE_FREE);
+}
+
+static void test_corrupted_free_list(void)
+{
+	expect_abort("write into a free block's link", bad_poisoned_free_list, CORRUPTED_LIST);
+	expect_abort("write into a remotely freed block's link", bad_poisoned_remote_list,
+		     CORRUPTED_LIST);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1049,10 +1263,12 @@ static const struct group {
 	void (*run)(void);
 } groups[] = {
 	{ "identity", test_identity },
+	{ "init-errno", test_init_errno },
 	{ "align", test_align },
 	{ "zero", test_zero },
 	{ "memalign", test_memalign },
 	{ "memalign-einval", test_memalign_einval },
+	{ "memalign-round", test_memalign_round },
 	{ "valloc", test_valloc },
 	{ "huge", test_huge },
 	{ "calloc-overflow", test_calloc_overflow },
@@ -1061,6 +1277,7 @@ static const struct group {
 	{ "realloc-zero", test_realloc_zero },
 	{ "reallocarray", test_reallocarray },
 	{ "trim", test_trim },
+	{ "trim-rss", test_trim_rss },
 	{ "mallinfo2", test_mallinfo2 },
 	{ "mallopt", test_mallopt },
 	{ "free-sized", test_free_sized },
@@ -1068,6 +1285,10 @@ static const struct group {
 	{ "invalid-free-static", test_invalid_free_static },
 	{ "double-free", test_double_free },
 	{ "double-free-interleaved", test_double_free_interleaved },
+	{ "double-free-cross-thread", test_double_free_cross_thread },
+	{ "invalid-free-interior", test_invalid_free_interior },
+	{ "invalid-free-header", test_invalid_free_header },
+	{ "corrupted-free-list", test_corrupted_free_list },
 };
 
 static bool run_group(const struct group *g)
@@ -1093,6 +1314,7 @@ int main(int argc, char **argv)
 {
 	int first = 1, failed = 0, ran = 0;
 
+	errno_at_main = errno;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	page_size = (size_t)sysconf(_SC_PAGESIZE);
 	for (; first < argc && argv[first][0] == '-'; first++) {

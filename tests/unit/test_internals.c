@@ -190,7 +190,7 @@ static void test_remote_free(void)
 	heap = hk_heap_self();
 	pthread_create(&t, NULL, free_all, &ra);
 	pthread_join(t, NULL);
-	for (hk_block_t *b = atomic_load(&heap->remote); b; b = b->next)
+	for (hk_block_t *b = atomic_load(&heap->remote); b; b = hk_next(b))
 		remote++;
 	CHECK(remote == N, "remote list holds %d of %d", remote, N);
 
