@@ -65,8 +65,6 @@ test-vm: $(VM_LIB_OVERLAY)/tests/libhakmem-kmod
 
 # The VM run (boot, tests, kernel-log check) as one result, then each test
 # case the guest ran as one result of its own.
-VM_BOOTS = $(foreach k,$(VM_KERNELS),$(addprefix $(k)/,$(VM_MODES)))
-
 test-vm-suite:
 	@rm -f $(foreach b,$(VM_BOOTS),$(BUILD)/vm/$(b)/console.log)
 	@$(RUN_TEST) vm-kselftests $(MAKE) --no-print-directory test-vm
