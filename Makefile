@@ -26,7 +26,7 @@ HK_CFLAGS := -std=gnu11 $(WARN) -pthread
 LIB_SO  := $(BUILD)/libhakmem.so
 LIB_A   := $(BUILD)/libhakmem.a
 
-.PHONY: all test bench demo demo-run install uninstall clean
+.PHONY: all test bench demo demo-module demo-run install uninstall clean
 all: lib module-if-headers
 
 include libhakmem/libhakmem.mk
@@ -36,16 +36,29 @@ include tests/tests.mk
 include bench/bench.mk
 include debian/deb.mk
 
-# The demo boots the newest supported non-RT kernel installed.
+# The demo boots the newest supported non-RT kernel installed, with a
+# hakmem.ko that DKMS builds as the hakmem-dkms package would, but in trees
+# of its own under $(BUILD): the system's DKMS state stays as it is.
 DEMO_KVER ?= $(lastword $(filter-out %-rt-amd64,$(KM_KERNELS)))
+DEMO_DKMS := $(abspath $(BUILD))/demo-dkms
+DEMO_DKMS_ARGS = -m hakmem -v $(KM_VERSION) --sourcetree $(DEMO_DKMS)/src \
+	--dkmstree $(DEMO_DKMS)/tree
 
 demo:
 	@$(MAKE) --no-print-directory lib bench-build
-	@$(MAKE) --no-print-directory dkms-install KVER=$(DEMO_KVER)
-	@$(MAKE) --no-print-directory demo-run KVER=$(DEMO_KVER)
+	@$(MAKE) --no-print-directory demo-module demo-run KVER=$(DEMO_KVER)
+
+demo-module:
+	rm -rf $(DEMO_DKMS)
+	$(MAKE) -C kmod --no-print-directory dist DEST=$(DEMO_DKMS)/src/hakmem-$(KM_VERSION)
+	mkdir -p $(DEMO_DKMS)/tree
+	dkms add $(DEMO_DKMS_ARGS)
+	dkms build $(DEMO_DKMS_ARGS) -k $(KVER)
 
 demo-run:
-	scripts/demo $(BUILD) $(DKMS_KO) /boot/vmlinuz-$(KVER)
+	scripts/demo $(BUILD) $(firstword $(wildcard \
+		$(DEMO_DKMS)/tree/hakmem/$(KM_VERSION)/$(KVER)/*/module/hakmem.ko*)) \
+		/boot/vmlinuz-$(KVER)
 
 clean:
 	rm -rf $(BUILD)

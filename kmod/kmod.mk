@@ -42,7 +42,6 @@ $(BUILD)/kmod/%/hakmem.ko: $(KM_SRCS)
 	$(MAKE) -C $(@D) KVER=$*
 
 KM_DKMS_SRC := /usr/src/hakmem-$(KM_VERSION)
-DKMS_KO = /var/lib/dkms/hakmem/$(KM_VERSION)/$(KVER)/$(shell uname -m)/module/hakmem.ko
 
 dkms-install:
 	rm -rf $(KM_DKMS_SRC)
@@ -51,7 +50,7 @@ dkms-install:
 	dkms add -m hakmem -v $(KM_VERSION)
 	dkms build -m hakmem -v $(KM_VERSION) -k $(KVER)
 	dkms install -m hakmem -v $(KM_VERSION) -k $(KVER) --force
-	@test -f $(DKMS_KO) && echo "dkms-install: built $(DKMS_KO)"
+	@echo "dkms-install: built" /var/lib/dkms/hakmem/$(KM_VERSION)/$(KVER)/*/module/hakmem.ko*
 
 KSRC_TAR ?= $(firstword $(wildcard /usr/src/linux-source-*.tar.xz) /usr/src/linux-source-6.1.tar.xz)
 KSRC_TOP = $(basename $(basename $(notdir $(KSRC_TAR))))

@@ -46,7 +46,6 @@ for v in kernel module tests out; do
 	fi
 done
 [ -r "$kernel" ] || { echo "run-vm: cannot read $kernel" >&2; exit 2; }
-[ -r "$module" ] || { echo "run-vm: cannot read $module" >&2; exit 2; }
 
 busybox=/bin/busybox
 if ! file -L "$busybox" | grep -q 'statically linked'; then
@@ -62,18 +61,24 @@ cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$here/init.sh" "$root/init"
 chmod 755 "$root/init"
-cp "$module" "$root/hakmem.ko"
-# Extra modules may be xz-compressed (Debian's 6.12 ships NAME.ko.xz), which
-# busybox insmod cannot load: decompress them here.
-for m in $extra; do
-	if [ -r "$m" ]; then
-		cp "$m" "$root/modules/"
-	elif [ -r "$m.xz" ]; then
-		xz -dc "$m.xz" >"$root/modules/$(basename "$m")"
+# Modules may be xz-compressed (Debian 6.12 and DKMS for it make NAME.ko.xz),
+# which busybox insmod cannot load: decompress them here.
+put_module() {	# put_module NAME.ko[.xz] DEST: copy, decompressed
+	if [ -r "$1" ]; then
+		case $1 in
+		*.xz) xz -dc "$1" >"$2" ;;
+		*) cp "$1" "$2" ;;
+		esac
+	elif [ -r "$1.xz" ]; then
+		xz -dc "$1.xz" >"$2"
 	else
-		echo "run-vm: no module $m or $m.xz" >&2
+		echo "run-vm: no module $1 or $1.xz" >&2
 		exit 2
 	fi
+}
+put_module "$module" "$root/hakmem.ko"
+for m in $extra; do
+	put_module "$m" "$root/modules/$(basename "$m" .xz)"
 done
 found=0
 for t in "$tests"/*; do
