@@ -92,7 +92,6 @@ struct hk_pool_limits {
 };
 
 void hk_pool_limits(struct hk_pool_limits *lim);
-void hk_pool_rearm(void);
 bool hk_pool_nt_zeroing(void);
 bool hk_pool_alloc_zeroes(void);
 

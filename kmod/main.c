@@ -60,7 +60,7 @@ static int hk_param_set_backoff(const char *val,
 	int ret = param_set_uint_minmax(val, kp, 0, HK_MAX_BACKOFF_MS);
 
 	if (!ret)
-		hk_pool_rearm();
+		hk_pool_kick();
 	return ret;
 }
 

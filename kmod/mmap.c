@@ -38,12 +38,28 @@
 /*
  * Supply a zeroed page.  It is charged to the memory cgroup of the region's
  * owner, not to the task that faults, which may be another process reading
- * or writing the region (process_vm_writev(), /proc/pid/mem, ptrace).
+ * the region (process_vm_readv(), /proc/pid/mem, ptrace).
  */
 static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
 {
 	struct mem_cgroup *memcg, *old;
 	struct page *page;
+
+	/*
+	 * A write fault in a private mapping is a COW fault: core mm has
+	 * allocated vmf->cow_page (an anonymous page, charged to the owner)
+	 * and copies the page returned here into it.  Zero the COW page and
+	 * return it as its own source, so that no page is allocated and
+	 * zeroed only to be copied and freed; copying a page onto itself
+	 * changes nothing.  Core mm locks, unlocks and puts vmf->page: the
+	 * extra reference is that one.
+	 */
+	if (vmf->cow_page) {
+		clear_user_highpage(vmf->cow_page, vmf->address);
+		get_page(vmf->cow_page);
+		vmf->page = vmf->cow_page;
+		return 0;
+	}
 
 	memcg = get_mem_cgroup_from_mm(vmf->vma->vm_mm);
 	old = set_active_memcg(memcg);

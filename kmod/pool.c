@@ -232,13 +232,16 @@ static unsigned long hk_pool_shrink(struct hk_pool *pool,
 }
 
 /*
- * The limits changed: give back what exceeds pool_max_mb in each pool, and
- * refill those now below their low watermark.  Called with
+ * A parameter changed: give back what exceeds pool_max_mb in each pool, cut
+ * short any back-off longer than shrink_backoff_ms from now, and wake the
+ * refill threads of pools now below their low watermark.  Called with
  * kernel_param_lock() held, see hk_pools.
  */
 void hk_pool_kick(void)
 {
 	unsigned long zeroed, max = hk_pool_max_blocks() * HK_BLOCK_PAGES;
+	unsigned long until = jiffies +
+		msecs_to_jiffies(READ_ONCE(hk_shrink_backoff_ms));
 	struct hk_pool *pool;
 	int nid;
 
@@ -249,7 +252,9 @@ void hk_pool_kick(void)
 		zeroed = hk_pool_zeroed(pool);
 		if (zeroed > max)
 			hk_pool_shrink(pool, zeroed - max);
-		hk_pool_wake(pool);
+		if (time_after(READ_ONCE(pool->backoff_until), until))
+			WRITE_ONCE(pool->backoff_until, until);
+		wake_up(&pool->wait);
 	}
 }
 
@@ -350,27 +355,6 @@ static bool hk_pool_backing_off(struct hk_pool *pool)
 }
 
 /*
- * shrink_backoff_ms changed: no back-off under way may last longer than the
- * new value from now.  Called with kernel_param_lock() held, see hk_pools.
- */
-void hk_pool_rearm(void)
-{
-	unsigned long until = jiffies +
-		msecs_to_jiffies(READ_ONCE(hk_shrink_backoff_ms));
-	struct hk_pool *pool;
-	int nid;
-
-	for_each_node_mask(nid, hk_nodes) {
-		pool = hk_pool_of(nid);
-		if (!pool)
-			continue;
-		if (time_after(READ_ONCE(pool->backoff_until), until))
-			WRITE_ONCE(pool->backoff_until, until);
-		wake_up(&pool->wait);
-	}
-}
-
-/*
  * Plenty of free memory: refills stop below 1/16 of RAM available, and
  * below 1/16 of the node's memory free, so that no pool drains its node
  * while the others have memory to spare.
@@ -447,6 +431,7 @@ static int hk_refill_thread(void *data)
 		.sched_policy	= SCHED_IDLE,
 	};
 	struct hk_pool *pool = data;
+	unsigned long until;
 	long wait;
 	int ret;
 
@@ -466,14 +451,17 @@ static int hk_refill_thread(void *data)
 			break;
 
 		/*
-		 * Sleep out a back-off on the wait queue, so that a change of
-		 * shrink_backoff_ms (hk_pool_rearm()) cuts it short.
+		 * Sleep out a back-off on the wait queue, and start over when
+		 * it changes: a new shrink_backoff_ms (hk_pool_kick()) cuts
+		 * it short.
 		 */
-		wait = READ_ONCE(pool->backoff_until) - jiffies;
+		until = READ_ONCE(pool->backoff_until);
+		wait = until - jiffies;
 		if (wait > 0) {
 			wait_event_interruptible_timeout(pool->wait,
 					kthread_should_stop() ||
-					!hk_pool_backing_off(pool), wait);
+					READ_ONCE(pool->backoff_until) != until,
+					wait);
 			continue;
 		}
 		/*

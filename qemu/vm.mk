@@ -68,7 +68,8 @@ $(KM_KST_INC)/kselftest_harness.h:
 
 kselftest: $(KM_KST_BIN)
 
-$(KM_KST_DIR)/bin/%: tests/kselftest/%.c uapi/linux/hakmem.h $(KM_KST_INC)/kselftest_harness.h
+$(KM_KST_DIR)/bin/%: tests/kselftest/%.c tests/kselftest/hakmem_kselftest.h uapi/linux/hakmem.h \
+		$(KM_KST_INC)/kselftest_harness.h
 	mkdir -p $(dir $@)
 	$(CC) $(KM_KST_CFLAGS) -o $@ $<
 

@@ -44,9 +44,8 @@
 #include <linux/nbd.h>
 
 #include "kselftest_harness.h"
+#include "hakmem_kselftest.h"
 
-#define SZ_2M		HAKMEM_SUPERSLAB_SIZE
-#define PAGE		4096UL
 
 #define NBD_BLK		512
 #define NBD_BYTES	(1UL << 20)
@@ -269,9 +268,6 @@ FIXTURE(dio_fork) {
 	pthread_t srv_thread, doit_thread;
 	bool srv_started, doit_started;
 };
-
-/* The 6.1 harness runs the body even after SKIP() in FIXTURE_SETUP. */
-#define SKIP_FROM_SETUP(fmt, ...) SKIP(_exit(255), fmt, ##__VA_ARGS__)
 
 /* Open the first NBD device that is not connected (has no size). */
 static int open_free_nbd(int *index)

@@ -25,30 +25,14 @@
 #include <linux/mempolicy.h>
 
 #include "kselftest_harness.h"
+#include "hakmem_kselftest.h"
 
-#define SZ_2M		HAKMEM_SUPERSLAB_SIZE
-#define PAGE		4096UL
 #define BLOCK_PAGES	(SZ_2M / PAGE)
 #define HK_SYSFS	"/sys/class/misc/hakmem/"
 #define NODE_SYSFS	"/sys/devices/system/node/"
 #define MAX_NODES	64	/* node masks here are one unsigned long */
 /* The kernel ignores the last bit of maxnode (as libnuma passes it). */
 #define MASK_BITS	(8 * sizeof(unsigned long) + 1)
-
-static long read_ll(const char *path)
-{
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	return atol(buf);
-}
 
 /* Read a one-line sysfs file without its newline; "" if unreadable. */
 static void read_line(const char *path, char *buf, size_t size)
@@ -158,40 +142,19 @@ static int all_zero(const void *p, size_t len)
 	return 1;
 }
 
-static void *hk_map(int fd, size_t len)
+static long long node_pool_pages(int fd, int nid)
 {
-	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	return node_stat(nid, "pool_zeroed_pages");
 }
 
 /*
- * Wait up to @ms for the pool of @nid to hold at least @pages pages.  Refills
- * are demand driven, so map and unmap a region now and then: under the
- * caller's policy, that takes from the pool of @nid.
+ * Wait up to @ms for the pool of @nid to hold @pages; the demand comes from
+ * mappings under the caller's policy, so from that pool.
  */
 static int wait_node_pool(int fd, int nid, long pages, int ms)
 {
-	int i;
-
-	for (i = 0; ms > 0; ms -= 20, i++) {
-		if (node_stat(nid, "pool_zeroed_pages") >= pages)
-			return 0;
-		if (i % 25 == 0) {
-			void *p = hk_map(fd, SZ_2M);
-
-			if (p != MAP_FAILED)
-				munmap(p, SZ_2M);
-		}
-		usleep(20000);
-	}
-	return -1;
+	return wait_pool_pages(fd, pages, ms, node_pool_pages, nid);
 }
-
-/*
- * The 6.1 harness runs the test body even after SKIP() in FIXTURE_SETUP, so
- * skip from there by ending the test process the way the harness itself
- * reports a skip (exit status 255).
- */
-#define SKIP_FROM_SETUP(fmt, ...) SKIP(_exit(255), fmt, ##__VA_ARGS__)
 
 FIXTURE(numa) {
 	int fd;

@@ -32,22 +32,11 @@
 #include <linux/loop.h>
 
 #include "kselftest_harness.h"
+#include "hakmem_kselftest.h"
 
-#define SZ_2M		HAKMEM_SUPERSLAB_SIZE
-#define PAGE		4096UL
 #define STATS_DIR	"/sys/class/misc/hakmem/stats/"
 #define NODE_DIR	"/sys/class/misc/hakmem/node%u/"
 #define PARAM_DIR	"/sys/module/hakmem/parameters/"
-
-static int hk_open(void)
-{
-	return open(HAKMEM_DEVICE, O_RDWR | O_CLOEXEC);
-}
-
-static void *hk_map(int fd, size_t len)
-{
-	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-}
 
 /* Offset of the first non-zero byte, or -1 if [p, p+len) is all zero. */
 static long first_nonzero(const void *p, size_t len)
@@ -94,50 +83,12 @@ static long minflt(void)
 	return ru.ru_minflt;
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
-static long long read_ll(const char *path)
-{
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	return atoll(buf);
-}
-
-static int child_status(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (!WIFEXITED(status))
-		return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return WEXITSTATUS(status);
-}
-
 /*
  * The zeroed pages in the pool that serves this task: its node's pool when
  * the module keeps one per node (the task may move between nodes), else
  * the only one.
  */
-static long long pool_pages_here(int fd)
+static long long pool_pages_here(int fd, int unused)
 {
 	struct hakmem_stats st;
 	unsigned int cpu, node;
@@ -178,40 +129,11 @@ static void stay_here(void)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-/*
- * Wait up to @ms for the pool that serves this task to hold at least @pages
- * zeroed pages.  The refill thread only runs on demand (when an mmap finds
- * the pool below its low watermark), so map and unmap a region now and then
- * to create demand.
- */
+/* Wait up to @ms for the pool that serves this task to hold @pages. */
 static int wait_pool(int fd, unsigned long pages, int ms)
 {
-	long long have;
-	int i;
-
-	for (i = 0; ms > 0; ms -= 20, i++) {
-		have = pool_pages_here(fd);
-		if (have < 0)
-			return -1;
-		if (have >= pages)
-			return 0;
-		if (i % 25 == 0) {
-			void *p = hk_map(fd, SZ_2M);
-
-			if (p != MAP_FAILED)
-				munmap(p, SZ_2M);
-		}
-		usleep(20000);
-	}
-	return -1;
+	return wait_pool_pages(fd, pages, ms, pool_pages_here, 0);
 }
-
-/*
- * The 6.1 harness runs the test body even after SKIP() in FIXTURE_SETUP, so
- * skip from there by ending the test process the way the harness itself
- * reports a skip (exit status 255).
- */
-#define SKIP_FROM_SETUP(fmt, ...) SKIP(_exit(255), fmt, ##__VA_ARGS__)
 
 FIXTURE(hakmem) {
 	int fd;
@@ -572,6 +494,34 @@ TEST_F(hakmem, madv_dontneed_refaults_zero)
 	ASSERT_EQ(0, get_stats(self->fd, &b));
 	EXPECT_LT(a.fault_pages, b.fault_pages);
 	munmap(p, len);
+}
+
+/*
+ * A write fault (after MADV_DONTNEED) gets the zeroed anonymous page core mm
+ * allocates for the copy: the module allocates and zeroes no page of its
+ * own just to have it copied.
+ */
+TEST_F(hakmem, write_fault_allocates_nothing)
+{
+	struct hakmem_stats a, b;
+	unsigned long i;
+	char *p;
+
+	p = hk_map(self->fd, SZ_2M);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x5a, SZ_2M);
+	ASSERT_EQ(0, madvise(p, SZ_2M, MADV_DONTNEED));
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+	for (i = 0; i < SZ_2M; i += PAGE)
+		p[i + 1] = 0x21;
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	for (i = 0; i < SZ_2M; i += PAGE) {
+		EXPECT_EQ(0, p[i]);
+		EXPECT_EQ(0x21, p[i + 1]);
+		EXPECT_EQ(-1, first_nonzero(p + i + 2, PAGE - 2));
+	}
+	EXPECT_EQ(a.fault_pages, b.fault_pages);
+	munmap(p, SZ_2M);
 }
 
 TEST_F(hakmem, partial_munmap)
@@ -1013,13 +963,26 @@ TEST_F_TIMEOUT(hakmem, params_resize_pool, 60)
 	EXPECT_EQ(0, wait_pool(self->fd, 2 * SZ_2M / PAGE, 30000));
 }
 
+/* Create the cgroup v2 memory cgroup @cg; NULL, or why it cannot be. */
+static const char *memcg_create(const char *cg)
+{
+	if (geteuid() != 0)
+		return "needs root";
+	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
+	    write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+		return "no cgroup v2 memory controller";
+	if (mkdir(cg, 0755) && errno != EEXIST)
+		return "cannot create it";
+	return NULL;
+}
+
 /*
  * With memcg_strict, a task in a child memory cgroup gets charged for every
  * page it maps (__GFP_ACCOUNT), and uncharged again at munmap.
  */
 TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
 {
-	const char *cg = "/sys/fs/cgroup/hakmem-test";
+	const char *cg = "/sys/fs/cgroup/hakmem-test", *why;
 	char path[256], pidbuf[32];
 	size_t len = 16 * SZ_2M;
 	long long before, mapped, after;
@@ -1027,13 +990,9 @@ TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
 	char c = 0;
 	pid_t pid;
 
-	if (geteuid() != 0)
-		SKIP(return, "needs root");
-	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
-	    write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
-		SKIP(return, "no cgroup v2 memory controller");
-	if (mkdir(cg, 0755) && errno != EEXIST)
-		SKIP(return, "cannot create %s", cg);
+	why = memcg_create(cg);
+	if (why)
+		SKIP(return, "%s: %s", cg, why);
 	ASSERT_EQ(0, write_file(PARAM_DIR "memcg_strict", "1"));
 
 	ASSERT_EQ(0, pipe(ready));
@@ -1174,22 +1133,28 @@ TEST_F_TIMEOUT(hakmem, o_direct_block_device, 60)
 	unlink(img);
 }
 
-static long long meminfo_kb(const char *key)
+/* A "Key:  N kB" line of /proc/meminfo, /proc/self/status, smaps_rollup. */
+static long long proc_kb(const char *path, const char *key)
 {
 	char line[256];
+	size_t n = strlen(key);
 	long long val = -1;
-	size_t klen = strlen(key);
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen(path, "re");
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			val = atoll(line + klen + 1);
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			val = atoll(line + n + 1);
 			break;
 		}
 	fclose(f);
 	return val;
+}
+
+static long long meminfo_kb(const char *key)
+{
+	return proc_kb("/proc/meminfo", key);
 }
 
 /*
@@ -1466,8 +1431,8 @@ TEST_F_TIMEOUT(hakmem, info_consistent_during_param_changes, 60)
 
 /*
  * shrink_backoff_ms is bounded, and a change applies to a back-off already
- * under way: after a shrink with a long back-off, setting it to 0 lets the
- * pool refill at once.
+ * under way: after a shrink with a ten-minute back-off, setting it to one
+ * second lets the pool refill within seconds.
  */
 TEST_F_TIMEOUT(hakmem, backoff_follows_param_changes, 60)
 {
@@ -1483,7 +1448,7 @@ TEST_F_TIMEOUT(hakmem, backoff_follows_param_changes, 60)
 	if (wait_pool(self->fd, 1, 30000))
 		SKIP(return, "pool stays empty");
 	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "2"));
-	ASSERT_EQ(0, write_file(PARAM_DIR "shrink_backoff_ms", "0"));
+	ASSERT_EQ(0, write_file(PARAM_DIR "shrink_backoff_ms", "1000"));
 	refilled = wait_pool(self->fd, 1, 10000);
 	snprintf(buf, sizeof(buf), "%lld", old);
 	write_file(PARAM_DIR "shrink_backoff_ms", buf);
@@ -1500,7 +1465,7 @@ TEST_F_TIMEOUT(hakmem, backoff_follows_param_changes, 60)
  */
 TEST_F_TIMEOUT(hakmem, fault_charges_owner, 60)
 {
-	const char *cg = "/sys/fs/cgroup/hakmem-owner";
+	const char *cg = "/sys/fs/cgroup/hakmem-owner", *why;
 	const size_t len = 16 * SZ_2M;
 	char path[256], pidbuf[32], c = 0;
 	long long before, after;
@@ -1509,13 +1474,9 @@ TEST_F_TIMEOUT(hakmem, fault_charges_owner, 60)
 	char *p, *buf;
 	pid_t pid;
 
-	if (geteuid() != 0)
-		SKIP(return, "needs root");
-	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
-	    write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
-		SKIP(return, "no cgroup v2 memory controller");
-	if (mkdir(cg, 0755) && errno != EEXIST)
-		SKIP(return, "cannot create %s", cg);
+	why = memcg_create(cg);
+	if (why)
+		SKIP(return, "%s: %s", cg, why);
 	buf = malloc(len);
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, pipe(ready));
@@ -1561,25 +1522,6 @@ TEST_F_TIMEOUT(hakmem, fault_charges_owner, 60)
 	close(done[1]);
 }
 
-/* "VmRSS: kB" style lines of /proc/self/status or smaps_rollup. */
-static long long proc_kb(const char *path, const char *key)
-{
-	char line[256];
-	size_t n = strlen(key);
-	long long val = -1;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':') {
-			val = atoll(line + n + 1);
-			break;
-		}
-	fclose(f);
-	return val;
-}
-
 /*
  * Device memory counts in the task's RSS (and so for the OOM killer) as
  * soon as it is mapped, not only after 64 page faults (6.1 caches RSS
@@ -1600,6 +1542,58 @@ TEST_F_TIMEOUT(hakmem, rss_counts_device_pages, 60)
 	EXPECT_LE(smaps * 99 / 100, rss);
 	EXPECT_LE(rss, smaps * 101 / 100);
 	munmap(p, len);
+}
+
+/*
+ * The OOM killer ranks tasks by RSS: a task holding 256 MiB of device memory
+ * must rank above one holding 128 MiB of anonymous memory.
+ */
+TEST_F_TIMEOUT(hakmem, oom_score_counts_device_pages, 60)
+{
+	int ready[2], done[2];
+	pid_t hog, anon;
+	long long score_hog, score_anon;
+	char path[64], c = 0;
+
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(done));
+	hog = fork();
+	ASSERT_LE(0, hog);
+	if (hog == 0) {
+		char *p = hk_map(self->fd, 128 * SZ_2M);
+
+		if (p == MAP_FAILED || write(ready[1], &c, 1) != 1)
+			_exit(1);
+		_exit(read(done[0], &c, 1) == 1 ? 0 : 1);
+	}
+	anon = fork();
+	ASSERT_LE(0, anon);
+	if (anon == 0) {
+		char *p = mmap(NULL, 64 * SZ_2M, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+			       -1, 0);
+
+		if (p == MAP_FAILED || write(ready[1], &c, 1) != 1)
+			_exit(1);
+		_exit(read(done[0], &c, 1) == 1 ? 0 : 1);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	snprintf(path, sizeof(path), "/proc/%d/oom_score", hog);
+	score_hog = read_ll(path);
+	snprintf(path, sizeof(path), "/proc/%d/oom_score", anon);
+	score_anon = read_ll(path);
+	ASSERT_EQ(2, write(done[1], "xx", 2));
+	EXPECT_EQ(0, child_status(hog));
+	EXPECT_EQ(0, child_status(anon));
+	close(ready[0]);
+	close(ready[1]);
+	close(done[0]);
+	close(done[1]);
+
+	TH_LOG("oom_score: 256 MiB hakmem %lld, 128 MiB anonymous %lld",
+	       score_hog, score_anon);
+	EXPECT_LT(score_anon, score_hog);
 }
 
 TEST_HARNESS_MAIN

@@ -61,7 +61,7 @@ struct hakmem_stats {
 	__u64 pool_dirty_pages;		/* pages held by the pool, not zero yet */
 	__u64 pool_handout_pages;	/* pages mapped straight from the pool */
 	__u64 sync_fill_pages;		/* pages allocated at mmap (pool miss) */
-	__u64 fault_pages;		/* pages supplied by the fault handler */
+	__u64 fault_pages;		/* pages the fault handler allocated */
 	__u64 idle_zeroed_bytes;	/* bytes zeroed by the idle thread */
 	__u64 idle_nt_zeroed_bytes;	/* ... of which with NT stores */
 	__u64 shrinker_released_pages;	/* pool pages given back to the kernel */

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the kselftests for /dev/hakmem share: sizes, opening and mapping the
+ * device, sysfs files, children, and waiting for a pool to refill.
+ */
+#ifndef HAKMEM_KSELFTEST_H
+#define HAKMEM_KSELFTEST_H
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/hakmem.h>
+
+#define SZ_2M		HAKMEM_SUPERSLAB_SIZE
+#define PAGE		4096UL
+
+/*
+ * The 6.1 harness runs the test body even after SKIP() in FIXTURE_SETUP, so
+ * skip from there by ending the test process the way the harness itself
+ * reports a skip (exit status 255).
+ */
+#define SKIP_FROM_SETUP(fmt, ...) SKIP(_exit(255), fmt, ##__VA_ARGS__)
+
+static inline int hk_open(void)
+{
+	return open(HAKMEM_DEVICE, O_RDWR | O_CLOEXEC);
+}
+
+static inline void *hk_map(int fd, size_t len)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+}
+
+static inline int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+/* The number a sysfs or proc file holds, or -1. */
+static inline long long read_ll(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	return atoll(buf);
+}
+
+/* A child's exit status, or 128 + the signal that ended it. */
+static inline int child_status(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (!WIFEXITED(status))
+		return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Wait up to @ms for @count(@fd, @arg) to reach @pages zeroed pool pages.
+ * Refills are demand driven (an mmap that leaves a pool below its low
+ * watermark), so map and unmap a region now and then to create demand.
+ */
+static inline int wait_pool_pages(int fd, long long pages, int ms,
+				  long long (*count)(int fd, int arg), int arg)
+{
+	int i;
+
+	for (i = 0; ms > 0; ms -= 20, i++) {
+		if (count(fd, arg) >= pages)
+			return 0;
+		if (i % 25 == 0) {
+			void *p = hk_map(fd, SZ_2M);
+
+			if (p != MAP_FAILED)
+				munmap(p, SZ_2M);
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+#endif /* HAKMEM_KSELFTEST_H */
