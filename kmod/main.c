@@ -89,7 +89,13 @@ static struct miscdevice hk_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "hakmem",
 	.fops	= &hk_fops,
-	.mode	= 0666,
+	/*
+	 * Not for every user: pool pages are not charged to memory cgroups,
+	 * so a task could hold more than its cgroup's memory.max.  Access is
+	 * the administrator's grant (the hakmem-dkms package's udev rule
+	 * gives it to the "hakmem" group).
+	 */
+	.mode	= 0660,
 };
 
 static int __init hk_init(void)

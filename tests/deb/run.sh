@@ -38,6 +38,9 @@ done
 tmp=$(mktemp -d)
 # dkms makes a module signing key on its first build; drop it if it is ours.
 mok_before=$(ls /var/lib/dkms/mok.key /var/lib/dkms/mok.pub 2>/dev/null || true)
+# The package creates the "hakmem" group and keeps it on purge; so does the
+# test only if it was there before.
+group_before=$(getent group hakmem || true)
 cleanup() {
 	rc=$?
 	for rel in $fakes; do
@@ -49,6 +52,7 @@ cleanup() {
 		fi
 	done
 	[ -n "$mok_before" ] || rm -f /var/lib/dkms/mok.key /var/lib/dkms/mok.pub
+	[ -n "$group_before" ] || ! getent group hakmem >/dev/null || delgroup --system --quiet hakmem
 	rm -rf "$tmp"
 	exit "$rc"
 }
@@ -63,6 +67,11 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$PWD/$build"/deb/*.deb
 for p in $pkgs; do
 	installed "$p" || fail "$p not installed"
 done
+
+step "the hakmem group owns /dev/hakmem"
+getent group hakmem >/dev/null || fail "no hakmem group"
+grep -q 'GROUP="hakmem", MODE="0660"' /lib/udev/rules.d/60-hakmem.rules ||
+	fail "the udev rule does not give /dev/hakmem to the hakmem group"
 
 step "dpkg -L: each package's files"
 expect() {
