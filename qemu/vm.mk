@@ -74,7 +74,7 @@ $(KM_KST_DIR)/bin/%: tests/kselftest/%.c tests/kselftest/hakmem_kselftest.h uapi
 	$(CC) $(KM_KST_CFLAGS) -o $@ $<
 
 test-vm-all:
-	@missing=""; for f in $(VM_REQUIRED_FLAVOURS); do \
+	@missing=""; for f in $(foreach f,$(VM_REQUIRED_FLAVOURS),'$(f)'); do \
 		echo "$(KM_KERNELS)" | tr ' ' '\n' | grep -Eq "$$f" || missing="$$missing $$f"; \
 	done; \
 	if [ -n "$$missing" ]; then \
