@@ -14,6 +14,7 @@
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/nodemask.h>
@@ -32,10 +33,14 @@ bool hk_nt_zero = true;
 bool hk_memcg_strict;
 nodemask_t hk_nodes;
 
-/* Watermark changes must wake the refill threads. */
+/*
+ * No pool limit above the machine's memory; a change must wake the refill
+ * threads.
+ */
 static int hk_param_set_kick(const char *val, const struct kernel_param *kp)
 {
-	int ret = param_set_uint(val, kp);
+	unsigned int ram_mb = totalram_pages() >> (20 - PAGE_SHIFT);
+	int ret = param_set_uint_minmax(val, kp, 0, ram_mb);
 
 	if (!ret)
 		hk_pool_kick();

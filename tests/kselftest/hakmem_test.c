@@ -1446,6 +1446,32 @@ TEST_F_TIMEOUT(hakmem, info_consistent_during_param_changes, 60)
 }
 
 /*
+ * The pool limits are bounded by the machine's memory; a bad write changes
+ * nothing.
+ */
+TEST_F(hakmem, pool_limits_bounded)
+{
+	static const char *const names[] = {
+		PARAM_DIR "pool_low_mb", PARAM_DIR "pool_high_mb",
+		PARAM_DIR "pool_max_mb",
+	};
+	long long ram_mb = meminfo_kb("MemTotal") >> 10;
+	char big[32];
+	unsigned int i;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	snprintf(big, sizeof(big), "%lld", 2 * ram_mb + 64);
+	for (i = 0; i < 3; i++) {
+		long long old = read_ll(names[i]);
+
+		EXPECT_EQ(-1, write_file(names[i], "4294967295"));
+		EXPECT_EQ(-1, write_file(names[i], big));
+		EXPECT_EQ(old, read_ll(names[i])) TH_LOG("%s", names[i]);
+	}
+}
+
+/*
  * shrink_backoff_ms is bounded, and a change applies to a back-off already
  * under way: after a shrink with a ten-minute back-off, setting it to one
  * second lets the pool refill within seconds.
