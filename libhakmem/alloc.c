@@ -44,6 +44,22 @@ static inline void *hk_malloc(size_t size)
 	return hk_malloc_slow(size);
 }
 
+/*
+ * The out-of-line ends of free(): after either, memory may be left to
+ * decay, which the purger hears of here, where no lock is held.
+ */
+static HK_COLD void hk_free_emptied(hk_slab_t *slab)
+{
+	hk_slab_emptied(slab);
+	hk_purge_poll();
+}
+
+static HK_COLD void hk_free_slow(void *p)
+{
+	hk_heap_free_slow(p);
+	hk_purge_poll();
+}
+
 static inline void hk_free(void *p)
 {
 	if (likely(hk_is_superslab(p))) {
@@ -60,11 +76,11 @@ static inline void hk_free(void *p)
 			slab->free = b;
 			if (likely(--slab->used != 0))
 				return;
-			hk_slab_emptied(slab);
+			hk_free_emptied(slab);
 			return;
 		}
 	}
-	hk_heap_free_slow(p);
+	hk_free_slow(p);
 }
 
 /* Usable bytes from @p to the end of its block; 0 for pointers not ours. */

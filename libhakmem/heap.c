@@ -127,46 +127,38 @@ static void retire_slab(hk_heap_t *heap, hk_slab_t *slab)
 	hk_superslab_free_slab(heap, slab);
 }
 
-/* Retire every slab with no block in use; the current ones only if asked. */
-static bool retire_empty_slabs(hk_heap_t *heap, bool current_too)
+/* Retire the current slabs that have no block in use (the others retire when they empty). */
+static bool retire_empty_current_slabs(hk_heap_t *heap)
 {
 	bool any = false;
 
 	for (unsigned int cls = 0; cls < HK_CLASSES; cls++) {
 		hk_slab_t *slab = heap->queues[cls].head;
 
-		while (slab) {
-			hk_slab_t *next = slab->next;
-
-			if (slab->used == 0 && (current_too || slab != heap->current[cls])) {
-				retire_slab(heap, slab);
-				any = true;
-			}
-			slab = next;
+		if (slab && slab->used == 0) {
+			retire_slab(heap, slab);
+			any = true;
 		}
 	}
-	heap->empty_slabs = false;
 	return any;
 }
 
-/*
- * The decay pass, at most twice per HAKMEM_DECAY_MS: retire the slabs that
- * emptied since the last pass, purge pages free for longer than the delay.
- */
+/* The owner's decay pass, at most twice per HAKMEM_DECAY_MS. */
 static void maybe_decay(hk_heap_t *heap)
 {
 	uint64_t now = hk_clock_ms();
 
 	if (now - heap->last_decay < hk_options.decay_ms / 2)
 		return;
-	if (heap->empty_slabs)
-		retire_empty_slabs(heap, false);
+	heap->last_decay = now;
 	hk_superslab_decay(heap, now, false);
 }
 
 /*
- * An empty slab stays in its queue until the next decay pass: a class
- * whose blocks come and go in waves reuses it instead of carving anew.
+ * A slab whose last block came home goes back to its SuperSlab at once,
+ * unless it is its class's current slab: its pages are reused by the next
+ * slab of any class, and a SuperSlab that empties goes to the cache, where
+ * the purger finds it even if this thread never calls malloc again.
  */
 void hk_slab_emptied(hk_slab_t *slab)
 {
@@ -174,7 +166,7 @@ void hk_slab_emptied(hk_slab_t *slab)
 
 	if (heap->current[slab->cls] == slab)
 		return;
-	heap->empty_slabs = true;
+	retire_slab(heap, slab);
 	maybe_decay(heap);
 }
 
@@ -401,6 +393,7 @@ static hk_heap_t *heap_new(void)
 
 	if (!heap)
 		return NULL;
+	pthread_mutex_init(&heap->ss_lock, NULL);
 	memcpy(heap->direct, hk_heap_empty.direct, sizeof(heap->direct));
 	memcpy(heap->current, hk_heap_empty.current, sizeof(heap->current));
 	return heap;
@@ -443,7 +436,7 @@ bool hk_heap_collect(hk_heap_t *heap, bool force)
 {
 	bool any = drain_remote(heap);
 
-	any |= retire_empty_slabs(heap, true);
+	any |= retire_empty_current_slabs(heap);
 	if (force)
 		hk_superslab_decay(heap, hk_clock_ms(), true);
 	return any;
@@ -459,7 +452,45 @@ void hk_heap_thread_exit(void *arg)
 	heap->pooled = true;
 	heap->next_pool = heaps_pool;
 	__atomic_store_n(&heaps_pool, heap, __ATOMIC_RELAXED);
+	/* Blocks still out will come home as remote frees that only the purger sees. */
+	if (heap->superslabs)
+		hk_purge_want();
 	pthread_mutex_unlock(&hk_heaps_lock);
+}
+
+/*
+ * The purger's pass over the heaps: exited threads' heaps are collected,
+ * and every heap's free pages decay.  Returns whether something is left
+ * to purge later.  Live threads' remote frees and current slabs wait for
+ * their owners.
+ */
+bool hk_heaps_decay(void)
+{
+	uint64_t now = hk_clock_ms();
+	bool left = false;
+
+	pthread_mutex_lock(&hk_heaps_lock);
+	for (hk_heap_t *heap = heaps_all; heap; heap = heap->next_all) {
+		if (heap->orphaned)
+			continue;
+		if (heap->pooled)
+			hk_heap_collect(heap, false);
+		left |= hk_superslab_decay(heap, now, false);
+	}
+	pthread_mutex_unlock(&hk_heaps_lock);
+	return left;
+}
+
+/*
+ * In a fork child, the heaps of the threads that did not survive may have
+ * been mid-update (their ss_lock even held): nobody touches them again.
+ */
+void hk_heaps_fork_child(void)
+{
+	hk_heap_t *self = hk_heap_self();
+
+	for (hk_heap_t *heap = heaps_all; heap; heap = heap->next_all)
+		heap->orphaned = heap != self && !heap->pooled;
 }
 
 /* malloc_trim(): give back everything this thread and the pool can spare. */

@@ -49,6 +49,7 @@ static __thread bool init_in_progress;
 /* Every process-wide lock, in nesting order. */
 static pthread_mutex_t *const fork_locks[] = {
 	&hk_heaps_lock, &hk_cache_lock, &hk_backing_lock, &hk_large_lock, &hk_meta_lock,
+	&hk_purge_lock,
 };
 #define FORK_LOCKS (sizeof(fork_locks) / sizeof(fork_locks[0]))
 
@@ -70,12 +71,14 @@ static void fork_parent(void)
 /*
  * The child releases the locks too.  The heaps of threads that did not
  * survive the fork are left as they are: they might have been mid-update,
- * so they are never reused.  Blocks of theirs freed by the child go to
- * their remote lists and stay there.
+ * so they are never reused, and the purger skips them.  Blocks of theirs
+ * freed by the child go to their remote lists and stay there.
  */
 static void fork_child(void)
 {
 	hk_populate_fork_child();
+	hk_heaps_fork_child();
+	hk_purge_fork_child();
 	fork_parent();
 }
 

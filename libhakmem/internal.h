@@ -221,14 +221,21 @@ struct hk_heap {
 	/* Current slab of each class: the head of its queue, or hk_slab_empty. */
 	hk_slab_t *current[HK_CLASSES];
 	struct hk_slab_queue queues[HK_CLASSES];
+	/*
+	 * The SuperSlab side of the heap: @partial, @superslabs and each owned
+	 * SuperSlab's page bits.  The owner changes them on slab slow paths,
+	 * the purger purges free pages: both under @ss_lock.  The fast paths
+	 * never look at them.
+	 */
+	pthread_mutex_t ss_lock;
 	hk_superslab_t *partial;	/* owned SuperSlabs with free pages */
 	unsigned int superslabs;	/* owned SuperSlabs */
-	uint64_t last_decay;		/* hk_clock_ms() of the last decay pass */
-	bool empty_slabs;		/* a non-current slab emptied since then */
+	uint64_t last_decay;		/* hk_clock_ms() of the owner's last decay pass */
 	struct hk_heap_stats stats;
 	hk_heap_t *next_all;		/* every heap ever made (immortal) */
 	hk_heap_t *next_pool;		/* heaps of exited threads awaiting reuse */
 	bool pooled;
+	bool orphaned;			/* its thread did not survive a fork: never touched again */
 	/* Blocks freed by other threads; its own line, as other threads write it. */
 	_Alignas(64) _Atomic(hk_block_t *) remote;
 };
@@ -270,6 +277,7 @@ extern HK_HIDDEN pthread_mutex_t hk_cache_lock;	/* empty-SuperSlab cache */
 extern HK_HIDDEN pthread_mutex_t hk_large_lock;	/* large-mapping cache */
 extern HK_HIDDEN pthread_mutex_t hk_meta_lock;		/* metadata arena */
 extern HK_HIDDEN pthread_mutex_t hk_backing_lock;	/* the backing's stock */
+extern HK_HIDDEN pthread_mutex_t hk_purge_lock;	/* the purger's state */
 
 static inline uintptr_t hk_block_tag(const hk_block_t *b)
 {
@@ -351,8 +359,9 @@ HK_HIDDEN void *hk_stock_take(struct hk_stock *stock);
 /* superslab.c */
 HK_HIDDEN hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls);
 HK_HIDDEN void hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab);
-HK_HIDDEN void hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force);
+HK_HIDDEN bool hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force);
 HK_HIDDEN bool hk_superslab_cache_trim(bool force);
+HK_HIDDEN bool hk_superslab_cache_decay(void);
 HK_HIDDEN hk_slab_t *hk_slab_head(hk_superslab_t *ss, hk_slab_t *slab);
 
 /* heap.c */
@@ -366,6 +375,8 @@ HK_HIDDEN hk_heap_t *hk_heap_init_thread(void);
 HK_HIDDEN void hk_heap_thread_exit(void *heap);
 HK_HIDDEN bool hk_heap_collect(hk_heap_t *heap, bool force);
 HK_HIDDEN bool hk_heaps_trim(void);
+HK_HIDDEN bool hk_heaps_decay(void);
+HK_HIDDEN void hk_heaps_fork_child(void);
 HK_HIDDEN void hk_heaps_stats(struct hk_heap_stats *sum, unsigned int *heaps,
 			      unsigned int *pooled);
 HK_COLD __attribute__((noreturn)) void hk_fatal(const char *what, const void *p);
@@ -376,6 +387,29 @@ HK_HIDDEN void hk_large_free(void *p, unsigned int kind);
 HK_HIDDEN void *hk_large_realloc(void *p, unsigned int kind, size_t size);
 HK_HIDDEN size_t hk_large_usable(const void *p, unsigned int kind);
 HK_HIDDEN bool hk_large_cache_trim(bool force);
+HK_HIDDEN bool hk_large_cache_decay(void);
+
+/*
+ * purge.c: the background purger.  Code that leaves memory to decay sets
+ * hk_purge_wanted; the API layer passes that on with hk_purge_poll() at
+ * points where no hakmem lock is held, since starting the thread may call
+ * malloc.
+ */
+extern HK_HIDDEN _Atomic bool hk_purge_wanted;
+HK_HIDDEN void hk_purge_kick(void);
+HK_HIDDEN void hk_purge_fork_child(void);
+
+static inline void hk_purge_want(void)
+{
+	if (!atomic_load_explicit(&hk_purge_wanted, memory_order_relaxed))
+		atomic_store_explicit(&hk_purge_wanted, true, memory_order_relaxed);
+}
+
+static inline void hk_purge_poll(void)
+{
+	if (unlikely(atomic_load_explicit(&hk_purge_wanted, memory_order_relaxed)))
+		hk_purge_kick();
+}
 
 /* stats.c */
 struct hk_global_stats {

@@ -110,6 +110,21 @@ bool hk_large_cache_trim(bool force)
 	return unmap_all(expired, n);
 }
 
+/* The purger's pass: unmap expired mappings; true if some are left to expire later. */
+bool hk_large_cache_decay(void)
+{
+	hk_large_t *expired[HK_LARGE_CACHE_SLOTS];
+	unsigned int n;
+	bool left;
+
+	pthread_mutex_lock(&hk_large_lock);
+	n = cache_expire_locked(expired, false);
+	left = cache_used > 0;
+	pthread_mutex_unlock(&hk_large_lock);
+	unmap_all(expired, n);
+	return left;
+}
+
 /* Take the smallest cached mapping that fits @map_size without wasting half of it. */
 static hk_large_t *cache_take(size_t map_size, size_t align)
 {
@@ -166,6 +181,7 @@ static unsigned int cache_put(hk_large_t *h, hk_large_t **out)
 		cache[oldest] = cache[--cache_used];
 	}
 	pthread_mutex_unlock(&hk_large_lock);
+	hk_purge_want();
 	return n;
 }
 

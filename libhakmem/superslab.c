@@ -9,7 +9,11 @@
  * which any heap takes before asking the backing for more.  Two decay rules
  * return memory to the OS once it has been unused for HAKMEM_DECAY_MS:
  * cached SuperSlabs are unmapped, and the free pages of partly used ones
- * are purged (they stay mapped and read back as zeros).
+ * are purged (they stay mapped and read back as zeros).  The owner applies
+ * them on its slow paths, the purger (purge.c) when the owner is idle.
+ *
+ * Locks: a heap's ss_lock guards its SuperSlab list and page bits, and
+ * nests outside hk_cache_lock.
  */
 #include "internal.h"
 
@@ -139,6 +143,20 @@ bool hk_superslab_cache_trim(bool force)
 	return unmap_expired(expired) || any;
 }
 
+/* Unmap expired cached SuperSlabs; true if some are left to expire later. */
+bool hk_superslab_cache_decay(void)
+{
+	hk_superslab_t *expired;
+	bool left;
+
+	pthread_mutex_lock(&hk_cache_lock);
+	expired = cache_expire_locked(hk_clock_ms(), false);
+	left = cache_count > 0;
+	pthread_mutex_unlock(&hk_cache_lock);
+	unmap_expired(expired);
+	return left;
+}
+
 static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)
 {
 	hk_superslab_t *expired;
@@ -163,9 +181,14 @@ static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)
 	expired = cache_expire_locked(now, false);
 	pthread_mutex_unlock(&hk_cache_lock);
 	unmap_expired(expired);
+	hk_purge_want();
 }
 
-static hk_superslab_t *superslab_acquire(hk_heap_t *heap)
+/*
+ * An empty SuperSlab, from the cache or the backing.  Called without the
+ * heap's ss_lock: a backing may start a thread, which calls malloc.
+ */
+static hk_superslab_t *superslab_acquire(void)
 {
 	hk_superslab_t *ss, *expired;
 
@@ -199,11 +222,16 @@ static hk_superslab_t *superslab_acquire(hk_heap_t *heap)
 		atomic_fetch_add_explicit(&hk_stats.ss_mapped, 1, memory_order_relaxed);
 		hk_stat_peak(&hk_stats.ss_live, &hk_stats.ss_peak, 1);
 	}
+	return ss;
+}
+
+/* Make @heap the owner of @ss, an empty SuperSlab; under the heap's ss_lock. */
+static void superslab_adopt(hk_heap_t *heap, hk_superslab_t *ss)
+{
 	atomic_store_explicit(&ss->heap, heap, memory_order_relaxed);
 	heap->superslabs++;
 	heap->stats.superslabs_acquired++;
 	partial_push(heap, ss);
-	return ss;
 }
 
 /* ------------------------------------------------------------------ */
@@ -217,15 +245,19 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	size_t bytes;
 	int first = -1;
 
+	pthread_mutex_lock(&heap->ss_lock);
 	for (ss = heap->partial; ss; ss = ss->next) {
 		first = find_free_run(ss->free_pages, span);
 		if (first >= 0)
 			break;
 	}
 	if (!ss) {
-		ss = superslab_acquire(heap);
+		pthread_mutex_unlock(&heap->ss_lock);
+		ss = superslab_acquire();
 		if (!ss)
 			return NULL;
+		pthread_mutex_lock(&heap->ss_lock);
+		superslab_adopt(heap, ss);
 		first = 0;
 	}
 
@@ -233,6 +265,7 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	ss->dirty_pages &= ss->free_pages;
 	if (!ss->free_pages)
 		partial_remove(heap, ss);
+	pthread_mutex_unlock(&heap->ss_lock);
 
 	slab = &ss->slabs[first];
 	bytes = span * HK_PAGE_SIZE;
@@ -265,15 +298,20 @@ void hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab)
 	unsigned int first = slab->index, span = slab->span;
 
 	mark_pages_unused(ss, first, span);
+	heap->stats.slabs_retired++;
+	pthread_mutex_lock(&heap->ss_lock);
 	if (!ss->dirty_pages)
 		ss->dirty_since = hk_clock_ms();
 	ss->free_pages |= page_mask(first, span);
 	ss->dirty_pages |= page_mask(first, span);
-	heap->stats.slabs_retired++;
 	if (ss->free_pages == HK_ALL_PAGES)
 		superslab_release(heap, ss);
 	else if (!ss->in_partial)
 		partial_push(heap, ss);
+	/* A heap of one SuperSlab is a small process: its own slow paths decay it. */
+	if (heap->superslabs > 1)
+		hk_purge_want();
+	pthread_mutex_unlock(&heap->ss_lock);
 }
 
 /* Purge each run of dirty free pages in @ss. */
@@ -299,12 +337,24 @@ static void purge_dirty_pages(hk_superslab_t *ss)
 	ss->dirty_pages = 0;
 }
 
-void hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force)
+/*
+ * Purge the free pages of @heap's SuperSlabs that have been free for the
+ * decay delay (all of them with @force).  Returns whether some are left
+ * to purge later.
+ */
+bool hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force)
 {
+	bool left = false;
+
+	pthread_mutex_lock(&heap->ss_lock);
 	for (hk_superslab_t *ss = heap->partial; ss; ss = ss->next) {
-		if (ss->dirty_pages &&
-		    (force || now - ss->dirty_since >= hk_options.decay_ms))
+		if (!ss->dirty_pages)
+			continue;
+		if (force || now - ss->dirty_since >= hk_options.decay_ms)
 			purge_dirty_pages(ss);
+		else
+			left = true;
 	}
-	heap->last_decay = now;
+	pthread_mutex_unlock(&heap->ss_lock);
+	return left;
 }

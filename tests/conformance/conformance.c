@@ -11,7 +11,9 @@
  * into notes so the rest can be run against glibc or another preload.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <malloc.h>
@@ -22,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,16 +157,30 @@ static size_t first_nonzero(const void *p, size_t n)
 	return SIZE_MAX;
 }
 
-static size_t rss_bytes(void)
+/* Read a small /proc file into @buf without allocating (stdio would call malloc). */
+static void read_proc(const char *path, char *buf, size_t size)
 {
-	unsigned long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
 
-	if (!f || fscanf(f, "%lu %lu", &size, &resident) != 2) {
-		fprintf(stderr, "cannot read /proc/self/statm\n");
+	if (n < 0) {
+		fprintf(stderr, "cannot read %s\n", path);
 		exit(2);
 	}
-	fclose(f);
+	buf[n] = '\0';
+	close(fd);
+}
+
+static size_t rss_bytes(void)
+{
+	char buf[128];
+	unsigned long size = 0, resident = 0;
+
+	read_proc("/proc/self/statm", buf, sizeof(buf));
+	if (sscanf(buf, "%lu %lu", &size, &resident) != 2) {
+		fprintf(stderr, "cannot parse /proc/self/statm\n");
+		exit(2);
+	}
 	return resident * page_size;
 }
 
@@ -911,6 +929,178 @@ static void test_trim_rss(void)
 	free(p);
 }
 
+/* ------------------------------------------------------------------ */
+/* decay: memory unused for HAKMEM_DECAY_MS (1000 by default) goes back */
+/* to the OS within about twice that, with no further allocator calls   */
+
+#define DECAY_MS	1000
+#define DECAY_BLOCK	1000
+#define DECAY_BLOCKS	200000
+
+static void sleep_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&t, &t) != 0)
+		;
+}
+
+/* The array of block pointers comes from mmap, so that it is not one of the blocks. */
+static void **pointer_array(size_t n)
+{
+	void *a = mmap(NULL, n * sizeof(void *), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (a == MAP_FAILED) {
+		perror("mmap");
+		exit(2);
+	}
+	return a;
+}
+
+static void fill_blocks(void **p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		p[i] = malloc(DECAY_BLOCK);
+		if (!p[i]) {
+			fprintf(stderr, "malloc(%d) failed\n", DECAY_BLOCK);
+			exit(2);
+		}
+		memset(p[i], 0x5a, DECAY_BLOCK);
+	}
+}
+
+/*
+ * Sleep (no allocator call) until RSS is at most a tenth of @peak or
+ * 2 * DECAY_MS + 500 ms have passed; check which came first.
+ */
+static void check_decayed(size_t peak, const char *what)
+{
+	long waited = 0;
+	size_t rss = rss_bytes();
+
+	while (rss > peak / 10 && waited < 2 * DECAY_MS + 500) {
+		sleep_ms(100);
+		waited += 100;
+		rss = rss_bytes();
+	}
+	EXPECT_HAKMEM(rss <= peak / 10, "%s: RSS %zu KiB after %ld ms idle, peak %zu KiB (want <= 10%%)",
+	      what, rss / KiB, waited, peak / KiB);
+	if (rss <= peak / 10)
+		printf("note %s: RSS %zu KiB of a %zu KiB peak after %ld ms idle\n",
+		       cur_group, rss / KiB, peak / KiB, waited);
+}
+
+static void test_decay_idle(void)
+{
+	void **p = pointer_array(DECAY_BLOCKS);
+	size_t peak;
+
+	fill_blocks(p, DECAY_BLOCKS);
+	peak = rss_bytes();
+	for (size_t i = 0; i < DECAY_BLOCKS; i++)
+		free(p[i]);
+	check_decayed(peak, "200000 x 1000 B freed");
+}
+
+static void *fill_thread(void *arg)
+{
+	fill_blocks(arg, DECAY_BLOCKS / 2);
+	return NULL;
+}
+
+static void test_decay_exited_thread(void)
+{
+	void **p = pointer_array(DECAY_BLOCKS / 2);
+	pthread_t t;
+	size_t peak;
+
+	if (pthread_create(&t, NULL, fill_thread, p) != 0) {
+		CHECK(false, "pthread_create failed");
+		return;
+	}
+	pthread_join(t, NULL);
+	peak = rss_bytes();
+	for (size_t i = 0; i < DECAY_BLOCKS / 2; i++)
+		free(p[i]);
+	check_decayed(peak, "100 MB allocated by an exited thread, freed by main");
+}
+
+/* Sum of voluntary and involuntary context switches of every thread but this one. */
+static unsigned long other_threads_switches(int *threads)
+{
+	char dents[4096], path[64], buf[2048];
+	unsigned long sum = 0;
+	int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY);
+	long n;
+
+	*threads = 0;
+	while ((n = syscall(SYS_getdents64, dir, dents, sizeof(dents))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(dents + off);
+			unsigned long v = 0, nv = 0;
+			char *s;
+
+			off += d->d_reclen;
+			if (d->d_name[0] == '.' || atoi(d->d_name) == (int)syscall(SYS_gettid))
+				continue;
+			(*threads)++;
+			snprintf(path, sizeof(path), "/proc/self/task/%s/status", d->d_name);
+			read_proc(path, buf, sizeof(buf));
+			s = strstr(buf, "voluntary_ctxt_switches:");
+			if (s)
+				v = strtoul(s + 24, NULL, 10);
+			s = strstr(buf, "nonvoluntary_ctxt_switches:");
+			if (s)
+				nv = strtoul(s + 27, NULL, 10);
+			sum += v + nv;
+		}
+	}
+	close(dir);
+	return sum;
+}
+
+/*
+ * Once memory has decayed, whatever hakmem runs in the background sleeps
+ * until asked: over 5 s of idling, no thread of the process but this one
+ * wakes up.
+ */
+static void test_idle_quiet(void)
+{
+	void **p = pointer_array(DECAY_BLOCKS / 4);
+	unsigned long before, after;
+	int threads;
+	size_t peak;
+
+	fill_blocks(p, DECAY_BLOCKS / 4);
+	peak = rss_bytes();
+	for (size_t i = 0; i < DECAY_BLOCKS / 4; i++)
+		free(p[i]);
+	check_decayed(peak, "50000 x 1000 B freed");
+	before = other_threads_switches(&threads);
+	sleep_ms(5000);
+	after = other_threads_switches(&threads);
+	CHECK(after - before <= 1, "%d helper thread(s) woke up %lu times in 5 s of idling",
+	      threads, after - before);
+}
+
+/* A process that never frees much starts no helper thread. */
+static void test_small_no_thread(void)
+{
+	void *p[64];
+	int threads;
+
+	for (int round = 0; round < 100; round++) {
+		for (int i = 0; i < 64; i++)
+			p[i] = malloc(16 + (size_t)i * 100);
+		for (int i = 0; i < 64; i++)
+			free(p[i]);
+	}
+	sleep_ms(2 * DECAY_MS);
+	other_threads_switches(&threads);
+	EXPECT_HAKMEM(threads == 0, "%d helper thread(s) in a process that freed 6 KB at a time", threads);
+}
+
 static void test_mallinfo2(void)
 {
 	enum { N = 1024 };
@@ -1278,6 +1468,10 @@ static const struct group {
 	{ "reallocarray", test_reallocarray },
 	{ "trim", test_trim },
 	{ "trim-rss", test_trim_rss },
+	{ "decay-idle", test_decay_idle },
+	{ "decay-exited-thread", test_decay_exited_thread },
+	{ "idle-quiet", test_idle_quiet },
+	{ "small-no-thread", test_small_no_thread },
 	{ "mallinfo2", test_mallinfo2 },
 	{ "mallopt", test_mallopt },
 	{ "free-sized", test_free_sized },
