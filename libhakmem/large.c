@@ -5,8 +5,13 @@
  * alignments over 64).  The chunk map entry of the block's chunk points
  * back to the header, so free() needs no search.
  *
- * A small cache of recently freed mappings serves repeated large
- * allocations without mmap/munmap; entries unused for HAKMEM_DECAY_MS are
+ * A cache of recently freed mappings serves large allocations without
+ * mmap/munmap and, above all, without faulting and zeroing every page
+ * again.  Its byte budget follows the working set: half the bytes of large
+ * blocks in use, at least 64 MiB.  A request takes the smallest cached
+ * mapping that fits and splits off what is 2 MiB or more too long as a
+ * cache entry of its own; if none fits, it grows the largest with mremap()
+ * (only the extra pages are new).  Entries unused for HAKMEM_DECAY_MS are
  * unmapped.  realloc() grows with mremap(), in place when the address
  * space after the mapping is free, else by moving the pages (no copy) to a
  * fresh 2 MiB-aligned range.
@@ -21,8 +26,8 @@
 
 #define HK_LARGE_HEADER		64
 #define HK_LARGE_CACHE_SLOTS	32
-/* The cache holds at most this many bytes; bigger mappings are unmapped at once. */
-#define HK_LARGE_CACHE_MAX	((size_t)64 << 20)
+/* The least the cache may hold, whatever the working set. */
+#define HK_LARGE_CACHE_MIN	((size_t)64 << 20)
 /* Alignments are limited by how far back the chunk map can point. */
 #define HK_LARGE_MAX_ALIGN	((size_t)128 << HK_SS_SHIFT)
 
@@ -67,6 +72,15 @@ static hk_large_t *header_of(const void *p, unsigned int kind)
 static void account(int64_t bytes)
 {
 	hk_stat_peak(&hk_stats.large_bytes_live, &hk_stats.large_bytes_peak, bytes);
+}
+
+/* The cache's byte budget: half the large bytes in use, at least the minimum. */
+static size_t cache_budget_locked(void)
+{
+	size_t mapped = atomic_load_explicit(&hk_stats.large_bytes_live, memory_order_relaxed);
+	size_t in_use = mapped > cache_bytes ? mapped - cache_bytes : 0;
+
+	return in_use / 2 > HK_LARGE_CACHE_MIN ? in_use / 2 : HK_LARGE_CACHE_MIN;
 }
 
 static void unmap_large(hk_large_t *h)
@@ -125,32 +139,102 @@ bool hk_large_cache_decay(void)
 	return left;
 }
 
-/* Take the smallest cached mapping that fits @map_size without wasting half of it. */
+static hk_large_t *cache_remove_locked(unsigned int i)
+{
+	hk_large_t *h = cache[i];
+
+	cache_bytes -= h->map_size;
+	cache[i] = cache[--cache_used];
+	return h;
+}
+
+/*
+ * Cut what lies 2 MiB or more past @map_size off @h, into the cache; the
+ * caller has just taken @h out, so a slot is free.
+ */
+static void cache_split_locked(hk_large_t *h, size_t map_size)
+{
+	size_t keep = hk_align_up(map_size, HK_SS_SIZE);
+	hk_large_t *tail;
+
+	if (h->map_size <= keep)
+		return;
+	tail = (hk_large_t *)((uint8_t *)h + keep);
+	tail->map_size = h->map_size - keep;
+	tail->cached_at = h->cached_at;
+	h->map_size = keep;
+	cache[cache_used++] = tail;
+	cache_bytes += tail->map_size;
+}
+
+/*
+ * Resize @h to @map_size bytes by mremap(), keeping it @align-aligned;
+ * NULL if the kernel can't, and @h stays as it was.
+ */
+static hk_large_t *remap(hk_large_t *h, size_t map_size, size_t align)
+{
+	void *dest, *moved;
+
+	moved = mremap(h, h->map_size, map_size, 0);
+	if (moved != MAP_FAILED)
+		return moved;
+	/* Move the pages to a reserved range that keeps the 2 MiB alignment. */
+	dest = hk_os_map_aligned(map_size, align, true);
+	if (!dest)
+		return NULL;
+	moved = mremap(h, h->map_size, map_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+	if (moved == MAP_FAILED) {
+		hk_os_unmap(dest, map_size);
+		return NULL;
+	}
+	return moved;
+}
+
+/*
+ * A cached mapping of at least @map_size bytes aligned to @align: the
+ * smallest that fits, cut to size, or else the largest, grown; NULL if
+ * the cache has nothing aligned.  Grown mappings are accounted here.
+ */
 static hk_large_t *cache_take(size_t map_size, size_t align)
 {
-	hk_large_t *expired[HK_LARGE_CACHE_SLOTS], *best = NULL;
-	unsigned int n, best_i = 0;
+	hk_large_t *expired[HK_LARGE_CACHE_SLOTS], *h = NULL, *grown;
+	int fit = -1, largest = -1;
+	unsigned int n;
+	size_t old_size;
 
 	pthread_mutex_lock(&hk_large_lock);
 	n = cache_expire_locked(expired, false);
 	for (unsigned int i = 0; i < cache_used; i++) {
-		hk_large_t *h = cache[i];
+		size_t size = cache[i]->map_size;
 
-		if (h->map_size < map_size || h->map_size / 2 > map_size ||
-		    ((uintptr_t)h & (align - 1)))
+		if ((uintptr_t)cache[i] & (align - 1))
 			continue;
-		if (!best || h->map_size < best->map_size) {
-			best = h;
-			best_i = i;
-		}
+		if (size >= map_size && (fit < 0 || size < cache[fit]->map_size))
+			fit = (int)i;
+		if (size < map_size && (largest < 0 || size > cache[largest]->map_size))
+			largest = (int)i;
 	}
-	if (best) {
-		cache_bytes -= best->map_size;
-		cache[best_i] = cache[--cache_used];
+	if (fit >= 0) {
+		h = cache_remove_locked((unsigned int)fit);
+		cache_split_locked(h, map_size);
+	} else if (largest >= 0) {
+		h = cache_remove_locked((unsigned int)largest);
 	}
 	pthread_mutex_unlock(&hk_large_lock);
 	unmap_all(expired, n);
-	return best;
+
+	if (!h || h->map_size >= map_size)
+		return h;
+	old_size = h->map_size;
+	grown = remap(h, map_size, align);
+	if (!grown) {
+		unmap_large(h);
+		return NULL;
+	}
+	h = grown;
+	h->map_size = map_size;
+	account((int64_t)map_size - (int64_t)old_size);
+	return h;
 }
 
 /*
@@ -160,16 +244,19 @@ static hk_large_t *cache_take(size_t map_size, size_t align)
 static unsigned int cache_put(hk_large_t *h, hk_large_t **out)
 {
 	unsigned int n = 0;
+	size_t budget;
 
-	if (h->map_size > HK_LARGE_CACHE_MAX) {
+	h->cached_at = hk_clock_ms();
+	pthread_mutex_lock(&hk_large_lock);
+	budget = cache_budget_locked();
+	if (h->map_size > budget) {
+		pthread_mutex_unlock(&hk_large_lock);
 		out[0] = h;
 		return 1;
 	}
-	h->cached_at = hk_clock_ms();
-	pthread_mutex_lock(&hk_large_lock);
 	cache[cache_used++] = h;
 	cache_bytes += h->map_size;
-	while (cache_used > HK_LARGE_CACHE_SLOTS - 1 || cache_bytes > HK_LARGE_CACHE_MAX) {
+	while (cache_used > HK_LARGE_CACHE_SLOTS - 1 || cache_bytes > budget) {
 		unsigned int oldest = 0;
 
 		for (unsigned int i = 1; i < cache_used; i++) {
@@ -241,27 +328,6 @@ size_t hk_large_usable(const void *p, unsigned int kind)
 	return h->map_size - h->offset;
 }
 
-/* Resize @h to @map_size bytes by mremap(); NULL if the kernel can't. */
-static hk_large_t *remap(hk_large_t *h, size_t map_size)
-{
-	size_t align = map_align(h->offset);
-	void *dest, *moved;
-
-	moved = mremap(h, h->map_size, map_size, 0);
-	if (moved != MAP_FAILED)
-		return moved;
-	/* Move the pages to a reserved range that keeps the 2 MiB alignment. */
-	dest = hk_os_map_aligned(map_size, align, true);
-	if (!dest)
-		return NULL;
-	moved = mremap(h, h->map_size, map_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
-	if (moved == MAP_FAILED) {
-		hk_os_unmap(dest, map_size);
-		return NULL;
-	}
-	return moved;
-}
-
 void *hk_large_realloc(void *p, unsigned int kind, size_t size)
 {
 	hk_large_t *h = header_of(p, kind), *moved;
@@ -274,7 +340,7 @@ void *hk_large_realloc(void *p, unsigned int kind, size_t size)
 		return p;
 	if (size > HK_MID_MAX && size <= PTRDIFF_MAX - h->offset - HK_SS_SIZE) {
 		map_size = hk_align_up(h->offset + size, HK_OS_PAGE);
-		moved = remap(h, map_size);
+		moved = remap(h, map_size, map_align(h->offset));
 		if (moved) {
 			/* @h may be gone: only its old address is used below. */
 			if (moved != h)

@@ -1101,6 +1101,61 @@ static void test_small_no_thread(void)
 	EXPECT_HAKMEM(threads == 0, "%d helper thread(s) in a process that freed 6 KB at a time", threads);
 }
 
+/*
+ * large-reuse: 20 live blocks of 5-25 MiB, one replaced at a time and
+ * written in full (mimalloc-bench's malloc-large).  Freed mappings are
+ * reused, so after a warm-up the faults per replacement stay well below
+ * the pages of a block.
+ */
+static uint64_t xorshift(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+static void test_large_reuse(void)
+{
+	enum { SLOTS = 20, WARMUP = 100, MEASURED = 300 };
+	char *slot[SLOTS] = { 0 };
+	uint64_t rng = 42;
+	size_t bytes = 0;
+	long faults = 0;
+
+	for (int i = 0; i < WARMUP + MEASURED; i++) {
+		size_t size = 5 * MiB + xorshift(&rng) % (20 * MiB);
+		unsigned int k = (unsigned int)(xorshift(&rng) % SLOTS);
+		long before = minor_faults();
+		char *p = malloc(size);
+
+		REQUIRE_PTR(p, "malloc(%zu) failed", size);
+		memset(p, i, size);
+		free(slot[k]);
+		slot[k] = p;
+		if (i >= WARMUP) {
+			faults += minor_faults() - before;
+			bytes += size;
+		}
+	}
+	for (int k = 0; k < SLOTS; k++)
+		free(slot[k]);
+	EXPECT_HAKMEM(faults * (long)page_size <= (long)(bytes / 6),
+		      "%ld faults (%zu MiB) for %d replacements writing %zu MiB: large blocks are "
+		      "not reused (want at most a sixth faulted)",
+		      faults, faults * page_size / MiB, MEASURED, bytes / MiB);
+	printf("note %s: %ld faults (%zu MiB) for %zu MiB written\n", cur_group, faults,
+	       faults * page_size / MiB, bytes / MiB);
+}
+
 static void test_mallinfo2(void)
 {
 	enum { N = 1024 };
@@ -1472,6 +1527,7 @@ static const struct group {
 	{ "decay-exited-thread", test_decay_exited_thread },
 	{ "idle-quiet", test_idle_quiet },
 	{ "small-no-thread", test_small_no_thread },
+	{ "large-reuse", test_large_reuse },
 	{ "mallinfo2", test_mallinfo2 },
 	{ "mallopt", test_mallopt },
 	{ "free-sized", test_free_sized },
