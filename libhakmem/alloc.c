@@ -15,8 +15,12 @@
  * interior pointers, blocks never handed out, the SuperSlab header, and
  * every slab with a flag set, which the slow path sorts out.
  *
- * Everything else (new slabs, remote frees, large blocks, errors) is out
- * of line in heap.c and large.c.
+ * The out-of-line halves here run process set-up and route by size and
+ * by chunk kind: tiny and mid blocks to heap.c, large ones to large.c.
+ * This file is the top of a one-way stack:
+ *
+ *   alloc.c, init.c, stats.c, purge.c -> heap.c / large.c -> superslab.c
+ *   -> backing*.c -> os.c / chunk_map.c, with fatal.c beside them all.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -28,6 +32,8 @@
 #include "internal.h"
 
 #define HK_EXPORT	__attribute__((visibility("default")))
+
+static HK_COLD void *hk_malloc_slow(size_t size);
 
 static inline void *hk_malloc(size_t size)
 {
@@ -56,7 +62,14 @@ static HK_COLD void hk_free_emptied(hk_slab_t *slab)
 
 static HK_COLD void hk_free_slow(void *p)
 {
-	hk_heap_free_slow(p);
+	unsigned int kind = hk_chunk_kind(p);
+
+	if (kind == HK_CHUNK_SUPERSLAB)
+		hk_heap_free(p);
+	else if (kind >= HK_CHUNK_LARGE)
+		hk_large_free(p, kind);
+	else if (p)
+		hk_fatal("free(): invalid pointer (not allocated by hakmem)", p);
 	hk_purge_poll();
 }
 
@@ -81,6 +94,22 @@ static inline void hk_free(void *p)
 		}
 	}
 	hk_free_slow(p);
+}
+
+/* Every way to a large block goes through here, so set-up has run. */
+static void *hk_large(size_t size, size_t alignment, bool zero)
+{
+	hk_process_init();
+	return hk_large_alloc(size, alignment, zero);
+}
+
+/* The out-of-line half of malloc: set-up, and routing by size. */
+static void *hk_malloc_slow(size_t size)
+{
+	if (size > HK_MID_MAX)
+		return hk_large(size, 0, false);
+	hk_process_init();
+	return hk_heap_malloc(size);
 }
 
 /* Usable bytes from @p to the end of its block; 0 for pointers not ours. */
@@ -114,7 +143,7 @@ static void *hk_calloc(size_t count, size_t size)
 		return NULL;
 	}
 	if (bytes > HK_MID_MAX)
-		return hk_large_alloc(bytes, 0, true);
+		return hk_large(bytes, 0, true);
 	p = hk_malloc(bytes);
 	if (likely(p))
 		memset(p, 0, bytes);
@@ -135,14 +164,17 @@ static void *hk_realloc(void *p, size_t size)
 		return NULL;
 	}
 	kind = hk_chunk_kind(p);
-	if (kind >= HK_CHUNK_LARGE)
-		return hk_large_realloc(p, kind, size);
-	if (kind != HK_CHUNK_SUPERSLAB)
+	if (kind >= HK_CHUNK_LARGE) {
+		q = hk_large_resize(p, kind, size);
+		if (q)
+			return q;
+	} else if (kind != HK_CHUNK_SUPERSLAB) {
 		hk_fatal("realloc(): invalid pointer (not allocated by hakmem)", p);
+	}
 
 	usable = hk_usable(p);
 	/* Stay in place unless the block would be less than half used. */
-	if (size <= usable && size >= usable / 2)
+	if (kind == HK_CHUNK_SUPERSLAB && size <= usable && size >= usable / 2)
 		return p;
 	q = hk_malloc(size);
 	if (unlikely(!q))
@@ -181,7 +213,7 @@ static void *hk_aligned(size_t alignment, size_t size)
 			return block ? hk_slab_aligned_block(block, alignment) : NULL;
 		}
 	}
-	return hk_large_alloc(size, alignment, false);
+	return hk_large(size, alignment, false);
 }
 
 static int hk_posix_memalign(void **out, size_t alignment, size_t size)

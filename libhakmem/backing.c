@@ -18,16 +18,6 @@
 
 pthread_mutex_t hk_backing_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void hk_stock_put(struct hk_stock *stock, void *ss)
-{
-	stock->ss[stock->count++] = ss;
-}
-
-void *hk_stock_take(struct hk_stock *stock)
-{
-	return stock->count ? stock->ss[--stock->count] : NULL;
-}
-
 static void *mmap_backing_map(size_t size)
 {
 	return hk_os_map_aligned(size, HK_SS_SIZE, false);

@@ -34,9 +34,26 @@
 
 _Static_assert(HAKMEM_SUPERSLAB_SIZE == HK_SS_SIZE, "SuperSlab size differs from the module's");
 
+/* The SuperSlabs of a batch not handed out yet. */
+#define HK_STOCK_MAX	8
+struct hk_stock {
+	void *ss[HK_STOCK_MAX];
+	unsigned int count;
+};
+
 static int dev_fd = -1;
 static struct hk_stock stock;		/* guarded by hk_backing_lock */
 static unsigned int mapped;		/* SuperSlabs mapped; guarded by hk_backing_lock */
+
+static void stock_put(struct hk_stock *s, void *ss)
+{
+	s->ss[s->count++] = ss;
+}
+
+static void *stock_take(struct hk_stock *s)
+{
+	return s->count ? s->ss[--s->count] : NULL;
+}
 
 bool hk_kmod_backing_open(bool required)
 {
@@ -80,7 +97,7 @@ static void *kmod_map(size_t size)
 		return device_map(size) ?: hk_os_map_aligned(size, HK_SS_SIZE, false);
 
 	pthread_mutex_lock(&hk_backing_lock);
-	ss = hk_stock_take(&stock);
+	ss = stock_take(&stock);
 	batch = mapped < HK_KMOD_BATCH ? (mapped ? mapped : 1) : HK_KMOD_BATCH;
 	pthread_mutex_unlock(&hk_backing_lock);
 	if (ss)
@@ -97,7 +114,7 @@ static void *kmod_map(size_t size)
 	mapped += batch;
 	for (unsigned int i = batch - 1; i > 0; i--) {
 		if (stock.count < HK_STOCK_MAX)
-			hk_stock_put(&stock, region + i * HK_SS_SIZE);
+			stock_put(&stock, region + i * HK_SS_SIZE);
 		else
 			hk_os_unmap(region + i * HK_SS_SIZE, HK_SS_SIZE);
 	}
@@ -117,7 +134,7 @@ static bool kmod_trim(void)
 	stock.count = 0;
 	pthread_mutex_unlock(&hk_backing_lock);
 	any = taken.count != 0;
-	while ((ss = hk_stock_take(&taken)))
+	while ((ss = stock_take(&taken)))
 		hk_os_unmap(ss, HK_SS_SIZE);
 	return any;
 }

@@ -313,7 +313,8 @@ hk_block_t *hk_slab_block_start(const hk_slab_t *slab, const void *p)
 /* ------------------------------------------------------------------ */
 /* The out-of-line halves of malloc and free                           */
 
-void *hk_malloc_slow(size_t size)
+/* A tiny or mid block for the calling thread, which may have no heap yet. */
+void *hk_heap_malloc(size_t size)
 {
 	hk_heap_t *heap = hk_heap_self();
 	void *p;
@@ -325,8 +326,6 @@ void *hk_malloc_slow(size_t size)
 			return NULL;
 		}
 	}
-	if (size > HK_MID_MAX)
-		return hk_large_alloc(size, 0, false);
 	p = hk_heap_alloc_class(heap, hk_size_class(size));
 	if (unlikely(!p))
 		errno = ENOMEM;
@@ -345,7 +344,8 @@ static void push_remote(hk_heap_t *owner, hk_block_t *b)
 							memory_order_relaxed));
 }
 
-static void free_in_superslab(void *p)
+/* free() of @p, in a SuperSlab, when the fast path said no. */
+void hk_heap_free(void *p)
 {
 	hk_superslab_t *ss = hk_superslab_of(p);
 	hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, p));
@@ -372,18 +372,6 @@ static void free_in_superslab(void *p)
 	}
 }
 
-void hk_heap_free_slow(void *p)
-{
-	unsigned int kind = hk_chunk_kind(p);
-
-	if (kind == HK_CHUNK_SUPERSLAB)
-		free_in_superslab(p);
-	else if (kind >= HK_CHUNK_LARGE)
-		hk_large_free(p, kind);
-	else if (p)
-		hk_fatal("free(): invalid pointer (not allocated by hakmem)", p);
-}
-
 /* ------------------------------------------------------------------ */
 /* Heap lifetime                                                       */
 
@@ -403,7 +391,6 @@ hk_heap_t *hk_heap_init_thread(void)
 {
 	hk_heap_t *heap;
 
-	hk_process_init();
 	pthread_mutex_lock(&hk_heaps_lock);
 	heap = heaps_pool;
 	if (heap) {
@@ -528,34 +515,4 @@ void hk_heaps_stats(struct hk_heap_stats *sum, unsigned int *heaps, unsigned int
 		*pooled += heap->pooled;
 	}
 	pthread_mutex_unlock(&hk_heaps_lock);
-}
-
-/* ------------------------------------------------------------------ */
-
-static void write_str(const char *s)
-{
-	ssize_t r = write(STDERR_FILENO, s, strlen(s));
-
-	(void)r;
-}
-
-void hk_fatal(const char *what, const void *p)
-{
-	char hex[2 + 16 + 1];
-	uintptr_t u = (uintptr_t)p;
-	int i = sizeof(hex) - 1;
-
-	hex[i] = '\0';
-	do {
-		hex[--i] = "0123456789abcdef"[u & 15];
-		u >>= 4;
-	} while (u && i > 2);
-	hex[--i] = 'x';
-	hex[--i] = '0';
-	write_str("hakmem: ");
-	write_str(what);
-	write_str(": ");
-	write_str(hex + i);
-	write_str("\n");
-	abort();
 }

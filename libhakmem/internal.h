@@ -320,6 +320,9 @@ static inline uintptr_t hk_aligned_mark(const void *p)
 
 extern HK_HIDDEN pthread_key_t hk_heap_key;	/* runs hk_heap_thread_exit() */
 
+/* fatal.c: "hakmem: @what: @p" on stderr, then abort() */
+HK_COLD __attribute__((noreturn)) void hk_fatal(const char *what, const void *p);
+
 HK_HIDDEN void hk_process_init(void);
 
 /* os.c: memory and time from the kernel */
@@ -347,14 +350,6 @@ HK_HIDDEN void hk_backing_init(void);
 HK_HIDDEN bool hk_kmod_backing_open(bool required);
 HK_HIDDEN void hk_populate_fork_child(void);
 
-/* SuperSlabs a backing has ready ahead of demand; under hk_backing_lock. */
-#define HK_STOCK_MAX	8
-struct hk_stock {
-	void *ss[HK_STOCK_MAX];
-	unsigned int count;
-};
-HK_HIDDEN void hk_stock_put(struct hk_stock *stock, void *ss);
-HK_HIDDEN void *hk_stock_take(struct hk_stock *stock);
 
 /* superslab.c */
 HK_HIDDEN hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls);
@@ -365,9 +360,9 @@ HK_HIDDEN bool hk_superslab_cache_decay(void);
 HK_HIDDEN hk_slab_t *hk_slab_head(hk_superslab_t *ss, hk_slab_t *slab);
 
 /* heap.c */
-HK_HIDDEN void *hk_malloc_slow(size_t size);
+HK_HIDDEN void *hk_heap_malloc(size_t size);
 HK_HIDDEN void *hk_heap_alloc_class(hk_heap_t *heap, unsigned int cls);
-HK_HIDDEN void hk_heap_free_slow(void *p);
+HK_HIDDEN void hk_heap_free(void *p);
 HK_HIDDEN void hk_slab_emptied(hk_slab_t *slab);
 HK_HIDDEN void *hk_slab_aligned_block(void *block, size_t alignment);
 HK_HIDDEN hk_block_t *hk_slab_block_start(const hk_slab_t *slab, const void *p);
@@ -379,12 +374,11 @@ HK_HIDDEN bool hk_heaps_decay(void);
 HK_HIDDEN void hk_heaps_fork_child(void);
 HK_HIDDEN void hk_heaps_stats(struct hk_heap_stats *sum, unsigned int *heaps,
 			      unsigned int *pooled);
-HK_COLD __attribute__((noreturn)) void hk_fatal(const char *what, const void *p);
 
 /* large.c */
 HK_HIDDEN void *hk_large_alloc(size_t size, size_t alignment, bool zero);
 HK_HIDDEN void hk_large_free(void *p, unsigned int kind);
-HK_HIDDEN void *hk_large_realloc(void *p, unsigned int kind, size_t size);
+HK_HIDDEN void *hk_large_resize(void *p, unsigned int kind, size_t size);
 HK_HIDDEN size_t hk_large_usable(const void *p, unsigned int kind);
 HK_HIDDEN bool hk_large_cache_trim(bool force);
 HK_HIDDEN bool hk_large_cache_decay(void);
@@ -426,7 +420,20 @@ struct hk_global_stats {
 	_Atomic uint64_t purged_bytes;
 };
 extern HK_HIDDEN struct hk_global_stats hk_stats;
-HK_HIDDEN void hk_stat_peak(_Atomic uint64_t *live, _Atomic uint64_t *peak, int64_t delta);
+
+/* Add @delta to @live and raise @peak to the new value if it is higher. */
+static inline void hk_stat_peak(_Atomic uint64_t *live, _Atomic uint64_t *peak, int64_t delta)
+{
+	uint64_t now = atomic_fetch_add_explicit(live, (uint64_t)delta, memory_order_relaxed) +
+		       (uint64_t)delta;
+	uint64_t seen = atomic_load_explicit(peak, memory_order_relaxed);
+
+	while (delta > 0 && now > seen &&
+	       !atomic_compare_exchange_weak_explicit(peak, &seen, now, memory_order_relaxed,
+						      memory_order_relaxed))
+		;
+}
+
 HK_HIDDEN void hk_stats_init(void);
 HK_HIDDEN void hk_stats_print(void);
 struct mallinfo2;

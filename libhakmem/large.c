@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "hakmem.h"
 #include "internal.h"
 
 #define HK_LARGE_HEADER		64
@@ -280,7 +279,6 @@ void *hk_large_alloc(size_t size, size_t alignment, bool zero)
 	hk_large_t *h;
 	bool fresh = false;
 
-	hk_process_init();
 	if (alignment > HK_LARGE_MAX_ALIGN || size > PTRDIFF_MAX - offset - HK_SS_SIZE - align) {
 		errno = ENOMEM;
 		return NULL;
@@ -328,13 +326,16 @@ size_t hk_large_usable(const void *p, unsigned int kind)
 	return h->map_size - h->offset;
 }
 
-void *hk_large_realloc(void *p, unsigned int kind, size_t size)
+/*
+ * realloc() of a large block within its mapping or with mremap(); NULL
+ * when it takes a copy (a small block now, or the kernel refused).
+ */
+void *hk_large_resize(void *p, unsigned int kind, size_t size)
 {
 	hk_large_t *h = header_of(p, kind), *moved;
 	size_t old_map_size = h->map_size;
 	size_t usable = old_map_size - h->offset;
 	size_t map_size;
-	void *q;
 
 	if (size <= usable && size >= usable / 2)
 		return p;
@@ -352,11 +353,5 @@ void *hk_large_realloc(void *p, unsigned int kind, size_t size)
 			return block_of(moved);
 		}
 	}
-	/* Shrinking to a small block, or the kernel refused: copy. */
-	q = size > HK_MID_MAX ? hk_large_alloc(size, 0, false) : hakmem_malloc(size);
-	if (!q)
-		return NULL;
-	memcpy(q, p, size < usable ? size : usable);
-	hk_large_free(p, kind);
-	return q;
+	return NULL;
 }

@@ -2,7 +2,7 @@
 # static archive.  Internals are hidden; only the malloc family and the
 # hakmem_* names are exported.
 
-LIB_SRCS := $(addprefix libhakmem/,alloc.c backing.c backing_kmod.c backing_populate.c chunk_map.c \
+LIB_SRCS := $(addprefix libhakmem/,alloc.c backing.c backing_kmod.c backing_populate.c chunk_map.c fatal.c \
 	heap.c init.c large.c os.c purge.c stats.c superslab.c)
 LIB_HDRS := $(wildcard libhakmem/*.h) uapi/linux/hakmem.h
 

@@ -27,18 +27,6 @@ void hk_stats_init(void)
 		stats_fd = fd;
 }
 
-void hk_stat_peak(_Atomic uint64_t *live, _Atomic uint64_t *peak, int64_t delta)
-{
-	uint64_t now = atomic_fetch_add_explicit(live, (uint64_t)delta, memory_order_relaxed) +
-		       (uint64_t)delta;
-	uint64_t seen = atomic_load_explicit(peak, memory_order_relaxed);
-
-	while (delta > 0 && now > seen &&
-	       !atomic_compare_exchange_weak_explicit(peak, &seen, now, memory_order_relaxed,
-						      memory_order_relaxed))
-		;
-}
-
 static uint64_t load(_Atomic uint64_t *v)
 {
 	return atomic_load_explicit(v, memory_order_relaxed);

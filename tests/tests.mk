@@ -2,6 +2,7 @@
 # VM, and ends with one line "N passed, N failed"; it fails if any failed.
 #
 #   make test-unit          internals, plain and under ASan+UBSan
+#   make test-layers        libhakmem's files call each other one way only
 #   make test-conformance   the API under LD_PRELOAD (tests/preload.mk)
 #   make test-stress        threads, remote frees, fork (tests/preload.mk)
 #   make test-tsan          the stress test under ThreadSanitizer
@@ -14,7 +15,7 @@
 
 TEST_RESULTS := $(BUILD)/tests/results
 RUN_TEST := tests/run-test.sh $(TEST_RESULTS)
-TEST_SUITES := test-unit test-checkpatch test-install test-deb test-conformance test-stress test-tsan \
+TEST_SUITES := test-unit test-layers test-checkpatch test-install test-deb test-conformance test-stress test-tsan \
 	test-backings test-programs test-vm-suite
 
 .PHONY: test test-begin $(TEST_SUITES)
@@ -69,6 +70,17 @@ test-vm-suite:
 	@rm -f $(foreach b,$(VM_BOOTS),$(BUILD)/vm/$(b)/console.log)
 	@$(RUN_TEST) vm-kselftests $(MAKE) --no-print-directory test-vm
 	@tests/vm-results.sh $(TEST_RESULTS) $(BUILD) $(VM_BOOTS)
+
+# The library's objects again, with gcc's call graph of each (.ci files).
+LAYERS_DIR := $(BUILD)/layers
+LAYERS_CI := $(LIB_SRCS:libhakmem/%.c=$(LAYERS_DIR)/%.ci)
+
+$(LAYERS_DIR)/%.ci: libhakmem/%.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -fcallgraph-info -c $< -o $(LAYERS_DIR)/$*.o
+
+test-layers: $(LAYERS_CI)
+	@$(RUN_TEST) layers python3 tests/layers/check.py $(LAYERS_CI)
 
 test-checkpatch:
 	@$(RUN_TEST) kmod-checkpatch $(MAKE) --no-print-directory kmod-checkpatch
