@@ -30,19 +30,20 @@ test-begin:
 	@mkdir -p $(dir $(TEST_RESULTS))
 	@: > $(TEST_RESULTS)
 
-# Unit tests link the library's objects directly, built without the malloc
-# override so that they can sit beside the system (or sanitizer) malloc.
-UNIT_CFLAGS := $(HK_CFLAGS) -Ilibhakmem -Iuapi -Itests/unit -DHAKMEM_NO_OVERRIDE
+# Unit tests link the shipped library's objects (the program's malloc is
+# hakmem's too).  The ASan+UBSan build compiles the same sources without the
+# malloc override, since the sanitizer owns malloc there.
+UNIT_CFLAGS := $(HK_CFLAGS) -Ilibhakmem -Iuapi -Itests/unit
 UNIT_PLAIN := $(BUILD)/tests/unit/test_internals
 UNIT_ASAN := $(BUILD)/tests/unit/test_internals-asan
 
-$(UNIT_PLAIN): tests/unit/test_internals.c tests/unit/unit.h $(LIB_SRCS) $(LIB_HDRS)
+$(UNIT_PLAIN): tests/unit/test_internals.c tests/unit/unit.h $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(CFLAGS) -o $@ tests/unit/test_internals.c $(LIB_SRCS)
+	$(CC) $(UNIT_CFLAGS) $(CFLAGS) -o $@ tests/unit/test_internals.c $(LIB_OBJS)
 
 $(UNIT_ASAN): tests/unit/test_internals.c tests/unit/unit.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) -O1 -g $(LIB_ASAN_CFLAGS) -fno-sanitize-recover=all \
+	$(CC) $(UNIT_CFLAGS) -DHAKMEM_NO_OVERRIDE -O1 -g $(LIB_ASAN_CFLAGS) -fno-sanitize-recover=all \
 		-o $@ tests/unit/test_internals.c $(LIB_SRCS)
 
 test-unit: $(UNIT_PLAIN) $(UNIT_ASAN)
