@@ -10,7 +10,9 @@
  *             by a SCHED_IDLE helper thread (backing_populate.c)
  *   kmod      regions from /dev/hakmem (hakmem.ko): zeroed and mapped
  *             before they are handed out (backing_kmod.c)
- *   auto      kmod when the device opens, else mmap
+ *   auto      kmod when the device opens and its memory takes process-shared
+ *             futexes (robust and pshared pthread objects in malloc'd
+ *             memory), else mmap
  */
 #include <stdio.h>
 

@@ -20,10 +20,12 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/hakmem.h>
@@ -55,6 +57,43 @@ static void *stock_take(struct hk_stock *s)
 	return s->count ? s->ss[--s->count] : NULL;
 }
 
+static void *device_map(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, dev_fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Whether device memory takes process-shared futexes, which glibc uses for
+ * robust and process-shared mutexes, condition variables, semaphores and
+ * barriers: a program may keep any of those in malloc'd memory.  Shared
+ * futex keys need a page->mapping that the module's pages do not have yet,
+ * so the answer today is no (EFAULT).  The probe is a FUTEX_WAKE, which
+ * wakes nobody, on a fresh region that then starts the stock.
+ */
+static bool shared_futexes_work(void)
+{
+	void *ss = device_map(HK_SS_SIZE);
+
+	if (!ss)
+		return false;
+	if (syscall(SYS_futex, ss, FUTEX_WAKE, 1, NULL, NULL, 0) < 0) {
+		hk_os_unmap(ss, HK_SS_SIZE);
+		return false;
+	}
+	pthread_mutex_lock(&hk_backing_lock);
+	stock_put(&stock, ss);
+	mapped++;
+	pthread_mutex_unlock(&hk_backing_lock);
+	return true;
+}
+
+/*
+ * Open the device for HAKMEM_BACKING=kmod (@required) or auto.  auto also
+ * wants the device's memory to behave like anonymous memory for shared
+ * futexes; kmod is the user's word that the program needs none.
+ */
 bool hk_kmod_backing_open(bool required)
 {
 	struct hakmem_info info;
@@ -70,6 +109,8 @@ bool hk_kmod_backing_open(bool required)
 		else if (info.abi_version != HAKMEM_ABI_VERSION ||
 			 info.superslab_size != HK_SS_SIZE)
 			why = "the module's ABI differs from this library's";
+		else if (!required && !shared_futexes_work())
+			why = "its memory does not take process-shared futexes";
 		if (why) {
 			close(dev_fd);
 			dev_fd = -1;
@@ -78,13 +119,6 @@ bool hk_kmod_backing_open(bool required)
 	if (why && required)
 		dprintf(STDERR_FILENO, "hakmem: HAKMEM_BACKING=kmod: %s; using mmap\n", why);
 	return !why;
-}
-
-static void *device_map(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, dev_fd, 0);
-
-	return p == MAP_FAILED ? NULL : p;
 }
 
 static void *kmod_map(size_t size)

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <errno.h>
 #include <pthread.h>
 #include <malloc.h>
@@ -1156,6 +1157,104 @@ static void test_large_reuse(void)
 	       faults * page_size / MiB, bytes / MiB);
 }
 
+/*
+ * pshared-futex: malloc'd memory works for everything glibc builds on
+ * process-shared futexes (no FUTEX_PRIVATE_FLAG): a raw FUTEX_WAKE, a
+ * robust mutex and a process-shared mutex under contention, and a robust
+ * mutex whose owner died (EOWNERDEAD).
+ */
+struct contended {
+	pthread_mutex_t *mutex;
+	long *counter;
+	bool failed;
+};
+
+static void *contend(void *arg)
+{
+	struct contended *c = arg;
+
+	for (int i = 0; i < 20000; i++) {
+		if (pthread_mutex_lock(c->mutex) != 0) {
+			c->failed = true;
+			return NULL;
+		}
+		(*c->counter)++;
+		pthread_mutex_unlock(c->mutex);
+	}
+	return NULL;
+}
+
+static void check_contended_mutex(bool robust)
+{
+	pthread_mutexattr_t attr;
+	pthread_mutex_t *m = malloc(sizeof(*m));
+	long *counter = malloc(sizeof(*counter));
+	struct contended c[3];
+	pthread_t t[3];
+
+	REQUIRE_PTR(m && counter, "malloc failed");
+	*counter = 0;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	if (robust)
+		pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(m, &attr);
+	for (int i = 0; i < 3; i++) {
+		c[i] = (struct contended){ m, counter, false };
+		pthread_create(&t[i], NULL, contend, &c[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(!c[i].failed, "%s mutex in malloc'd memory: lock failed",
+		      robust ? "robust" : "pshared");
+	}
+	CHECK(*counter == 60000, "%s mutex: counter %ld, want 60000",
+	      robust ? "robust" : "pshared", *counter);
+	pthread_mutex_destroy(m);
+	free(m);
+	free(counter);
+}
+
+static void *lock_and_die(void *arg)
+{
+	pthread_mutex_lock(arg);
+	return NULL;
+}
+
+static void test_pshared_futex(void)
+{
+	int *word = malloc(64);
+	pthread_mutexattr_t attr;
+	pthread_mutex_t *m;
+	pthread_t t;
+	long r;
+
+	REQUIRE_PTR(word, "malloc failed");
+	*word = 0;
+	r = syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+	CHECK(r >= 0, "FUTEX_WAKE (shared) on malloc'd memory: %s", strerror(errno));
+	free(word);
+
+	check_contended_mutex(true);
+	check_contended_mutex(false);
+
+	m = malloc(sizeof(*m));
+	REQUIRE_PTR(m, "malloc failed");
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(m, &attr);
+	pthread_create(&t, NULL, lock_and_die, m);
+	pthread_join(t, NULL);
+	r = pthread_mutex_lock(m);
+	CHECK(r == EOWNERDEAD, "robust mutex of a dead owner: lock gave %ld, want EOWNERDEAD", r);
+	if (r == EOWNERDEAD) {
+		pthread_mutex_consistent(m);
+		pthread_mutex_unlock(m);
+	}
+	pthread_mutex_destroy(m);
+	free(m);
+}
+
 static void test_mallinfo2(void)
 {
 	enum { N = 1024 };
@@ -1528,6 +1627,7 @@ static const struct group {
 	{ "idle-quiet", test_idle_quiet },
 	{ "small-no-thread", test_small_no_thread },
 	{ "large-reuse", test_large_reuse },
+	{ "pshared-futex", test_pshared_futex },
 	{ "mallinfo2", test_mallinfo2 },
 	{ "mallopt", test_mallopt },
 	{ "free-sized", test_free_sized },

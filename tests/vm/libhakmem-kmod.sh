@@ -61,6 +61,10 @@ check "first touch of fresh heap: at most 1 fault per 2 MiB" first_touch_faults
 for g in identity align zero realloc calloc-dirty trim double-free invalid-free-stack; do
 	check "conformance $g on kmod" kmod "$dir/conformance" "$g"
 done
+# The module's pages take no process-shared futexes yet: auto must not pick
+# the device, so that robust and pshared pthread objects in malloc'd memory
+# work (on kmod they fail with EFAULT, and glibc aborts).
+check "conformance pshared-futex on auto" env LD_PRELOAD="$lib" "$dir/conformance" pshared-futex
 for t in random xthread churn fork; do
 	check "stress $t on kmod" kmod "$dir/stress" "$t" 20
 done
