@@ -11,6 +11,11 @@ preload).  The allocators alternate within each repetition, and the order is
 rotated from one repetition to the next, so slow drift of the machine (other
 load, thermal state) spreads over all of them instead of biasing one.
 
+Besides the binaries, real programs run the same way (PROGRAMS: SQLite and
+threads in python3, a Python object workload, gcc -O2), through
+BUILD/bench/run-program, with one run as one operation and the peak RSS of
+the program's largest process; they repeat --program-reps times (3).
+
 Per run we record the benchmark's own ops/s and peak RSS, and the child's
 minor page faults (ru_minflt from wait4).  Peak RSS is the VmHWM the
 benchmark reads itself, not ru_maxrss: at exec Linux carries the forking
@@ -36,6 +41,15 @@ import sys
 import tempfile
 
 BENCHMARKS = ["random-mixed", "tiny-hot", "xthread", "larson", "fresh-touch"]
+
+# Real programs, run through build/bench/run-program: one operation per run,
+# so their ops/s is runs per second and their peak RSS the largest process's.
+PROGRAMS = {
+    "sqlite": ["python3", "bench/programs/sqlite.py"],
+    "py-threads": ["python3", "bench/programs/threads.py"],
+    "py-objects": ["python3", "tests/programs/workload.py"],
+    "cc1": ["sh", "bench/programs/compile.sh"],
+}
 
 # Peers as (Debian package, soname); the path is looked up with `dpkg -L`
 # so it does not depend on the multiarch directory.
@@ -176,7 +190,7 @@ def run_once(binary, args, preload, timeout):
 
 
 def fmt_ops(v):
-    return f"{v / 1e6:.2f} M"
+    return f"{v / 1e6:.2f} M" if v >= 1e4 else f"{v:.3g}"
 
 
 def summarize(runs):
@@ -258,14 +272,18 @@ def parse_args():
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", type=lambda v: csv_choice(v, BENCHMARKS, "benchmark"),
-                    default=BENCHMARKS, help="comma-separated benchmarks "
-                    f"(default: all of {','.join(BENCHMARKS)})")
+    everything = BENCHMARKS + list(PROGRAMS)
+    ap.add_argument("--only", type=lambda v: csv_choice(v, everything, "benchmark"),
+                    default=everything, help="comma-separated benchmarks "
+                    f"(default: all of {','.join(everything)})")
     ap.add_argument("--allocators", type=lambda v: csv_choice(v, ALLOCATORS, "allocator"),
                     default=ALLOCATORS, help="comma-separated allocators "
                     f"(default: all of {','.join(ALLOCATORS)})")
     ap.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_REPS") or 5),
                     help="repetitions per allocator (default: $BENCH_REPS or 5)")
+    ap.add_argument("--program-reps", type=int, default=3,
+                    help="repetitions of the real programs, which take seconds "
+                    "each (default: %(default)s, at most --reps)")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build"),
                     help="where libhakmem.so and bench/ live (default: %(default)s)")
     ap.add_argument("--hakmem-so", help="library to test as hakmem "
@@ -276,8 +294,8 @@ def parse_args():
     ap.add_argument("--bench-args", default="", help="extra NAME=VALUE arguments "
                     "for every benchmark, e.g. 'iters=1000000' with --only")
     opts = ap.parse_args()
-    if opts.reps < 1:
-        ap.error("--reps must be at least 1")
+    if opts.reps < 1 or opts.program_reps < 1:
+        ap.error("--reps and --program-reps must be at least 1")
     return opts
 
 
@@ -307,19 +325,28 @@ def resolve_allocators(names, build, hakmem_so):
     return libs, skipped
 
 
-def run_all(benches, libs, reps, bench_args, build, timeout):
+def command_of(bench, bench_args, build):
+    """The binary and arguments that run `bench`."""
+    if bench in PROGRAMS:
+        return (os.path.join(build, "bench", "run-program"),
+                [os.path.join(REPO, a) if a.startswith(("bench/", "tests/")) else a
+                 for a in PROGRAMS[bench]])
+    return os.path.join(build, "bench", bench), bench_args
+
+
+def run_all(benches, libs, reps, program_reps, bench_args, build, timeout):
     """{benchmark: {allocator: [run result, ...]}}"""
     allocs = list(libs)
     results = {b: {a: [] for a in allocs} for b in benches}
     for bench in benches:
-        binary = os.path.join(build, "bench", bench)
+        binary, args = command_of(bench, bench_args, build)
         timed_out = set()
-        for rep in range(reps):
+        for rep in range(min(reps, program_reps) if bench in PROGRAMS else reps):
             order = allocs[rep % len(allocs):] + allocs[:rep % len(allocs)]
             for alloc in order:
                 if alloc in timed_out:
                     continue   # one timeout per row is enough waiting
-                r = run_once(binary, bench_args, libs[alloc], timeout)
+                r = run_once(binary, args, libs[alloc], timeout)
                 results[bench][alloc].append(r)
                 if "error" in r:
                     msg = "FAILED: " + r["error"]
@@ -336,22 +363,23 @@ def main():
     opts = parse_args()
     build = os.path.abspath(opts.build_dir)
     missing = [b for b in opts.only
-               if not os.access(os.path.join(build, "bench", b), os.X_OK)]
+               if not os.access(command_of(b, [], build)[0], os.X_OK)]
     if missing:
         fail(f"benchmark binaries missing in {build}/bench: {', '.join(missing)}; "
              "build them with `make bench-build` (or run `make bench`)")
     libs, skipped = resolve_allocators(opts.allocators, build, opts.hakmem_so)
     # Other load on the machine is the usual cause of a wide spread.
     load = "load average before the runs: %.2f %.2f %.2f" % os.getloadavg()
-    results = run_all(opts.only, libs, opts.reps, shlex.split(opts.bench_args),
-                      build, opts.timeout)
+    results = run_all(opts.only, libs, opts.reps, opts.program_reps,
+                      shlex.split(opts.bench_args), build, opts.timeout)
 
     report = "\n".join([
         "# hakmem benchmark results",
         "",
         f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}",
         f"- machine: {machine_info()}; {load}",
-        f"- repetitions: {opts.reps} per allocator; medians shown, "
+        f"- repetitions: {opts.reps} per allocator "
+        f"({min(opts.reps, opts.program_reps)} for the real programs); medians shown, "
         "spread = ±(max-min)/2 of ops/s relative to the median",
         "- allocators: " + ", ".join(f"{a} ({libs[a] or 'no preload'})" for a in libs),
         "- command: " + " ".join(shlex.quote(a) for a in sys.argv),
