@@ -9,6 +9,12 @@
 #   make bench-build               only build the benchmark binaries
 #   make bench-instr               instructions per malloc/free under callgrind,
 #                                  every allocator (bench/instr.py)
+#   make bench-mimalloc            mimalloc-bench's benchmarks under the same five
+#                                  allocators (bench/mimalloc-bench.py); the
+#                                  checkout is $(MIMALLOC_BENCH_DIR), else a clone
+#                                  in $(BUILD)/mimalloc-bench-src; table in
+#                                  $(BUILD)/mimalloc-bench/results.{md,rst}
+#   make bench-mimalloc MBENCH_REPS=1 MBENCH_ARGS='--only cfrac,larsonN'
 #
 # The binaries link plain libc malloc; run.py swaps allocators in with
 # LD_PRELOAD, so one binary serves every allocator.
@@ -18,8 +24,10 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BENCH_DIR)/%,$(BENCH_SRCS))
 BENCH_REPS ?= 5
 BENCH_ARGS ?=
+MBENCH_REPS ?= 3
+MBENCH_ARGS ?=
 
-.PHONY: bench-build bench-instr
+.PHONY: bench-build bench-instr bench-mimalloc
 
 bench-build: $(BENCH_BINS)
 
@@ -35,3 +43,9 @@ bench: $(LIB_SO) $(BENCH_BINS)
 
 bench-instr: $(LIB_SO) $(BENCH_DIR)/tiny-hot $(BENCH_DIR)/random-mixed
 	python3 bench/instr.py --build-dir $(BUILD)
+
+bench-mimalloc: $(LIB_SO)
+	@command -v python3 >/dev/null || \
+		{ echo "make bench-mimalloc: needs python3 (scripts/install-deps.sh bench)" >&2; exit 1; }
+	MIMALLOC_BENCH_DIR="$(MIMALLOC_BENCH_DIR)" python3 bench/mimalloc-bench.py \
+		--build-dir $(BUILD) --reps $(MBENCH_REPS) $(MBENCH_ARGS)

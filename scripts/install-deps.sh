@@ -3,7 +3,8 @@
 # place that installs anything; scripts/run calls it, make targets never do.
 #   scripts/install-deps.sh GROUP...
 # Groups: build, kmod, kernels, vm, dkms, deb (`make deb`, the Debian
-# packages), bench, test (everything `make test` needs), demo (everything
+# packages), bench, mbench (`make bench-mimalloc`: mimalloc-bench's build
+# and /usr/bin/time), test (everything `make test` needs), demo (everything
 # `make demo` needs).
 set -eu
 
@@ -24,16 +25,17 @@ pkgs_dkms="dkms"
 # lintian checks the result when it is installed.
 pkgs_deb="$pkgs_build $pkgs_dkms debhelper dh-dkms dpkg-dev fakeroot lintian"
 pkgs_bench="$pkgs_build python3 libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4"
+pkgs_mbench="$pkgs_bench cmake g++ time git"
 pkgs_test="$pkgs_build $pkgs_vm $pkgs_deb python3 git coreutils bash pkg-config groff-base"
 pkgs_demo="$pkgs_vm $pkgs_bench $pkgs_dkms gnuplot-nox"
 
 want=""
 for group in "${@:-build}"; do
 	case $group in
-	build | kmod | kernels | vm | dkms | deb | bench | test | demo)
+	build | kmod | kernels | vm | dkms | deb | bench | mbench | test | demo)
 		eval "want=\"\$want \$pkgs_$group\"" ;;
 	*) echo "install-deps: unknown group '$group'" \
-		"(build, kmod, kernels, vm, dkms, deb, bench, test, demo)" >&2
+		"(build, kmod, kernels, vm, dkms, deb, bench, mbench, test, demo)" >&2
 	   exit 2 ;;
 	esac
 done
