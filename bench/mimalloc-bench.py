@@ -52,7 +52,7 @@ import tempfile
 import time
 
 import run
-from run import ALLOCATORS, PRELOAD_ERROR, csv_choice, fail, note
+from run import PRELOAD_ERROR, fail, note
 
 UPSTREAM = "https://github.com/daanx/mimalloc-bench"
 CMAKE_HOOK = os.path.join(run.REPO, "bench", "mimalloc-bench.cmake")
@@ -335,14 +335,8 @@ def parse_args():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--src", help="mimalloc-bench checkout "
                     "(default: $MIMALLOC_BENCH_DIR, else BUILD/mimalloc-bench-src)")
-    ap.add_argument("--only", type=lambda v: csv_choice(v, TEST_NAMES, "benchmark"),
-                    default=TEST_NAMES, help="comma-separated benchmarks, by "
-                    f"bench.sh's names (default: all of {','.join(TEST_NAMES)})")
-    ap.add_argument("--allocators", type=lambda v: csv_choice(v, ALLOCATORS, "allocator"),
-                    default=ALLOCATORS, help="comma-separated allocators "
-                    f"(default: all of {','.join(ALLOCATORS)})")
-    ap.add_argument("--reps", type=int, default=int(os.environ.get("MBENCH_REPS") or 3),
-                    help="repetitions per allocator (default: $MBENCH_REPS or 3)")
+    # Benchmarks go by bench.sh's names.
+    run.add_selection_args(ap, TEST_NAMES, "MBENCH_REPS", 3)
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1,
                     help="what bench.sh's core count stands for (default: %(default)s)")
     ap.add_argument("--timeout", type=float, default=120.0,

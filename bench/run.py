@@ -263,6 +263,19 @@ def csv_choice(value, choices, what):
     return names
 
 
+def add_selection_args(ap, names, reps_var, reps_default):
+    """--only (from `names`), --allocators and --reps (default: $reps_var)."""
+    ap.add_argument("--only", type=lambda v: csv_choice(v, names, "benchmark"),
+                    default=names, help="comma-separated benchmarks "
+                    f"(default: all of {','.join(names)})")
+    ap.add_argument("--allocators", type=lambda v: csv_choice(v, ALLOCATORS, "allocator"),
+                    default=ALLOCATORS, help="comma-separated allocators "
+                    f"(default: all of {','.join(ALLOCATORS)})")
+    ap.add_argument("--reps", type=int,
+                    default=int(os.environ.get(reps_var) or reps_default),
+                    help=f"repetitions per allocator (default: ${reps_var} or {reps_default})")
+
+
 def fail(msg):
     note("error: " + msg)
     sys.exit(2)
@@ -272,15 +285,7 @@ def parse_args():
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    everything = BENCHMARKS + list(PROGRAMS)
-    ap.add_argument("--only", type=lambda v: csv_choice(v, everything, "benchmark"),
-                    default=everything, help="comma-separated benchmarks "
-                    f"(default: all of {','.join(everything)})")
-    ap.add_argument("--allocators", type=lambda v: csv_choice(v, ALLOCATORS, "allocator"),
-                    default=ALLOCATORS, help="comma-separated allocators "
-                    f"(default: all of {','.join(ALLOCATORS)})")
-    ap.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_REPS") or 5),
-                    help="repetitions per allocator (default: $BENCH_REPS or 5)")
+    add_selection_args(ap, BENCHMARKS + list(PROGRAMS), "BENCH_REPS", 5)
     ap.add_argument("--program-reps", type=int, default=3,
                     help="repetitions of the real programs, which take seconds "
                     "each (default: %(default)s, at most --reps)")
