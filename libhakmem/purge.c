@@ -29,8 +29,12 @@ _Atomic bool hk_purge_wanted;
 
 pthread_mutex_t hk_purge_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t requested_cond = PTHREAD_COND_INITIALIZER;
-/* All guarded by hk_purge_lock. */
+/*
+ * All guarded by hk_purge_lock, which is last in the lock order: nothing
+ * that may call malloc (pthread_create() does) runs while it is held.
+ */
 static bool requested;		/* something was left to decay since the last pass began */
+static bool starting;		/* a thread is between deciding to start it and pthread_create() */
 static bool running;		/* the thread exists */
 static bool unavailable;	/* pthread_create failed: give up until the next fork */
 
@@ -70,42 +74,53 @@ static void *purger_main(void *arg)
 }
 
 /* Start the thread with every signal blocked: signals are the program's business. */
-static void start_locked(void)
+static bool start_thread(void)
 {
 	sigset_t all, old;
 	pthread_attr_t attr;
 	pthread_t thread;
+	bool started;
 
 	sigfillset(&all);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (pthread_create(&thread, &attr, purger_main, NULL) == 0) {
-		running = true;
+	started = pthread_create(&thread, &attr, purger_main, NULL) == 0;
+	if (started)
 		pthread_setname_np(thread, "hakmem-purge");
-	} else {
-		unavailable = true;
-	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+	return started;
 }
 
 void hk_purge_kick(void)
 {
+	bool start = false, started;
+
 	/*
 	 * Not from a thread without a heap: one that is exiting would take
 	 * back the heap it has just pooled when pthread_create() allocates.
 	 */
 	if (hk_heap_self() == &hk_heap_empty)
 		return;
+
 	atomic_store_explicit(&hk_purge_wanted, false, memory_order_relaxed);
 	pthread_mutex_lock(&hk_purge_lock);
 	requested = true;
 	if (running)
 		pthread_cond_signal(&requested_cond);
-	else if (!unavailable)
-		start_locked();
+	else if (!starting && !unavailable)
+		start = starting = true;
+	pthread_mutex_unlock(&hk_purge_lock);
+	if (!start)
+		return;
+
+	started = start_thread();
+	pthread_mutex_lock(&hk_purge_lock);
+	starting = false;
+	running = started;
+	unavailable = !started;
 	pthread_mutex_unlock(&hk_purge_lock);
 }
 
@@ -113,6 +128,7 @@ void hk_purge_kick(void)
 void hk_purge_fork_child(void)
 {
 	pthread_cond_init(&requested_cond, NULL);
+	starting = false;
 	running = false;
 	unavailable = false;
 	requested = false;
