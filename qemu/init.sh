@@ -53,8 +53,19 @@ finish() {
 }
 
 echo "HAKMEM-VM: kernel $(uname -r), $(nproc) cpus, cmdline: $(cat /proc/cmdline)"
-for m in /modules/*.ko; do
-	[ -e "$m" ] && insmod "$m"
+# Extra modules, in whatever order their dependencies allow: load what
+# loads, then try the rest again while that makes progress.
+left=$(ls /modules/*.ko 2>/dev/null)
+while [ -n "$left" ]; do
+	next=""
+	for m in $left; do
+		insmod "$m" 2>/dev/null || next="$next $m"
+	done
+	if [ "$(echo $next)" = "$(echo $left)" ]; then
+		echo "HAKMEM-VM: modules that do not load: $next"
+		break
+	fi
+	left=$next
 done
 # Explicit parameters exercise the load-time parameter path; HK_POOL_*_MB
 # on the kernel command line override them (the demo wants a bigger pool).

@@ -6,8 +6,13 @@
 #
 # usage: qemu/run-vm.sh -k VMLINUZ -m HAKMEM_KO -t TEST_DIR -o OUT_DIR
 #                       [-e EXTRA_KO]... [-a EXTRA_APPEND] [-O OVERLAY_DIR]...
+#                       [-S SHARE_DIR]
 #
-# EXTRA_KO may be a .ko or a .ko.xz.
+# EXTRA_KO may be a .ko or a .ko.xz; a name that exists in neither form is
+# skipped (a module the kernel has built in).  The guest loads them in any
+# order that satisfies their dependencies.
+# SHARE_DIR is exported read-only to the guest over virtio-9p, mount tag
+# "host" (the guest needs the 9p modules among the EXTRA_KOs).
 # TEST_DIR holds static test binaries; each runs as one top-level TAP test.
 # An OVERLAY_DIR is copied over the initramfs root as is (e.g. dynamically
 # linked programs and their libraries, see qemu/userland.sh); executables it
@@ -24,8 +29,8 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-kernel="" module="" tests="" out="" extra="" append="" overlays=""
-while getopts k:m:t:o:e:a:O: opt; do
+kernel="" module="" tests="" out="" extra="" append="" overlays="" share=""
+while getopts k:m:t:o:e:a:O:S: opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	m) module=$OPTARG ;;
@@ -34,6 +39,7 @@ while getopts k:m:t:o:e:a:O: opt; do
 	e) extra="$extra $OPTARG" ;;
 	a) append="$append $OPTARG" ;;
 	O) overlays="$overlays $OPTARG" ;;
+	S) share=$OPTARG ;;
 	*) echo "usage: $0 -k vmlinuz -m hakmem.ko -t testdir -o outdir" >&2
 	   exit 2 ;;
 	esac
@@ -78,6 +84,7 @@ put_module() {	# put_module NAME.ko[.xz] DEST: copy, decompressed
 }
 put_module "$module" "$root/hakmem.ko"
 for m in $extra; do
+	[ -r "$m" ] || [ -r "$m.xz" ] || continue
 	put_module "$m" "$root/modules/$(basename "$m" .xz)"
 done
 found=0
@@ -128,9 +135,12 @@ set +e
 # kernel's live code patching (static keys, at boot) had already removed:
 # "Oops: int3" in sched_clock_cpu on 6.12, before any module was loaded,
 # in about one boot in 30.  Boots take about a third longer.
-# shellcheck disable=SC2086 # $numa is a list of options
+virtfs=""
+[ -n "$share" ] &&
+	virtfs="-virtfs local,path=$share,mount_tag=host,security_model=none,readonly=on,multidevs=remap"
+# shellcheck disable=SC2086 # $numa and $virtfs are lists of options
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-	-accel tcg,thread=single -cpu max -smp "$smp" -m "$mem" $numa \
+	-accel tcg,thread=single -cpu max -smp "$smp" -m "$mem" $numa $virtfs \
 	-nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 $quiet mitigations=off$append" \

@@ -19,6 +19,10 @@
 #   alloc-zero  the page allocator zeroes them (init_on_alloc=1)
 #   numa        two NUMA nodes, one CPU each (init_on_alloc=1), where the
 #               per-node pool tests run
+# alloc-zero boots also run real programs from the host's file system (the
+# host's / is shared read-only) on the kmod backing (tests/vm/host-programs.sh),
+# which takes some minutes more under TCG: their time limit is 1200 s, the
+# others' 480 s (VM_TIMEOUT overrides both).
 # VM_MODES=… boots those modes on every kernel (test-vm-all: all of them).
 # By default each kernel boots a share, so that `make test` stays inside
 # CI's time budget while every mode runs on a 6.1 and on a 6.12 kernel:
@@ -54,8 +58,13 @@ KM_KST_CFLAGS	:= -O2 -g -Wall -Wextra -Wno-sign-compare -Wno-unused-parameter \
 		   -I$(KM_KST_INC) -Iuapi
 
 # Modules of the booted kernel that tests use: loop and nbd (O_DIRECT, and
-# an O_DIRECT read held in flight across fork()).
-VM_EXTRA_KO := drivers/block/loop drivers/block/nbd
+# an O_DIRECT read held in flight across fork()), and 9p over virtio, through
+# which the guest reads the host's file system to run real programs (those
+# a kernel has built in are skipped).
+VM_EXTRA_KO := drivers/block/loop drivers/block/nbd \
+	drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
+	drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci \
+	fs/netfs/netfs fs/fscache/fscache net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p
 
 .PHONY: kselftest test-vm test-vm-all
 
@@ -88,19 +97,19 @@ test-vm-all:
 test-vm: $(foreach k,$(VM_KERNELS),$(call km_ko,$(k))) $(KM_KST_BIN)
 	@test -n "$(VM_KERNELS)" || { echo "test-vm: no supported kernel installed" >&2; exit 1; }
 	@rc=0; for b in $(VM_BOOTS); do \
-		k=$${b%/*} m=$${b#*/} nodes=1; \
+		k=$${b%/*} m=$${b#*/} nodes=1 t=480; \
 		case $$m in \
 		nt-zero) a=init_on_alloc=0 ;; \
-		alloc-zero) a=init_on_alloc=1 ;; \
+		alloc-zero) a="init_on_alloc=1 HK_HOST_PROGRAMS=1" t=1200 ;; \
 		numa) a=init_on_alloc=1 nodes=2 ;; \
 		*) echo "test-vm: unknown mode $$m" >&2; exit 2 ;; \
 		esac; \
 		out=$(BUILD)/vm/$$b; \
 		echo "test-vm: === $$k, mode $$m ($$a) ==="; \
-		VM_NUMA=$$nodes qemu/run-vm.sh -k /boot/vmlinuz-$$k -m $(BUILD)/kmod/$$k/hakmem.ko \
+		VM_NUMA=$$nodes VM_TIMEOUT=$${VM_TIMEOUT:-$$t} qemu/run-vm.sh -k /boot/vmlinuz-$$k -m $(BUILD)/kmod/$$k/hakmem.ko \
 			-t $(KM_KST_DIR)/bin -o $$out \
 			$(foreach e,$(VM_EXTRA_KO),-e /lib/modules/$$k/kernel/$(e).ko) \
-			$(foreach o,$(VM_OVERLAYS),-O $(o)) \
-			-a "$$a $(VM_APPEND)" || rc=1; \
+			$(foreach o,$(VM_OVERLAYS),-O $(o)) -S / \
+			-a "$$a HK_REPO=$(CURDIR) $(VM_APPEND)" || rc=1; \
 		echo "test-vm: $$k $$m: $$(tail -n 1 $$out/result)"; \
 	done; exit $$rc
