@@ -33,22 +33,26 @@ bool hk_nt_zero = true;
 bool hk_memcg_strict;
 nodemask_t hk_nodes;
 
-/*
- * No pool limit above the machine's memory; a change must wake the refill
- * threads.
- */
-static int hk_param_set_kick(const char *val, const struct kernel_param *kp)
+/* Set a bounded parameter; the refill threads follow a change at once. */
+static int hk_param_set_kick(const char *val, const struct kernel_param *kp,
+			     unsigned int max)
 {
-	unsigned int ram_mb = totalram_pages() >> (20 - PAGE_SHIFT);
-	int ret = param_set_uint_minmax(val, kp, 0, ram_mb);
+	int ret = param_set_uint_minmax(val, kp, 0, max);
 
 	if (!ret)
 		hk_pool_kick();
 	return ret;
 }
 
+/* No pool limit above the machine's memory. */
+static int hk_param_set_watermark(const char *val,
+				  const struct kernel_param *kp)
+{
+	return hk_param_set_kick(val, kp, totalram_pages() >> (20 - PAGE_SHIFT));
+}
+
 static const struct kernel_param_ops hk_watermark_ops = {
-	.set = hk_param_set_kick,
+	.set = hk_param_set_watermark,
 	.get = param_get_uint,
 };
 
@@ -62,11 +66,7 @@ MODULE_PARM_DESC(pool_high_mb, "Refill a node's pool up to this many MiB (defaul
 static int hk_param_set_backoff(const char *val,
 				const struct kernel_param *kp)
 {
-	int ret = param_set_uint_minmax(val, kp, 0, HK_MAX_BACKOFF_MS);
-
-	if (!ret)
-		hk_pool_kick();
-	return ret;
+	return hk_param_set_kick(val, kp, HK_MAX_BACKOFF_MS);
 }
 
 static const struct kernel_param_ops hk_backoff_ops = {
