@@ -5,7 +5,7 @@
  *
  * The fast paths are the whole point of a thread-caching allocator:
  *
- *   malloc (<= 1 KiB): TLS heap -> direct[(size + 15) / 16] -> slab->free,
+ *   malloc (<= 4 KiB): TLS heap -> direct[(size + 15) / 16] -> slab->free,
  *                      a block of the slab? -> pop, count, clear the free tag.
  *   free:              chunk map says "SuperSlab" -> header by masking ->
  *                      owned by this thread, a block of the slab, not free
@@ -39,7 +39,7 @@ static inline void *hk_malloc(size_t size)
 {
 	hk_heap_t *heap = hk_heap_self();
 
-	if (likely(size <= HK_TINY_MAX)) {
+	if (likely(size <= HK_DIRECT_MAX)) {
 		hk_slab_t *slab = heap->direct[(size + HK_ALIGN - 1) / HK_ALIGN];
 		hk_block_t *b = slab->free;
 

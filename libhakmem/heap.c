@@ -28,7 +28,7 @@
 
 #include "internal.h"
 
-#define HK_TINY_CLASSES	(hk_size_class(HK_TINY_MAX) + 1)
+#define HK_DIRECT_CLASSES	(hk_size_class(HK_DIRECT_MAX) + 1)
 
 /* Never holds a block (its limit is 0): sends malloc to the slow path. */
 const hk_slab_t hk_slab_empty;
@@ -51,7 +51,7 @@ static hk_heap_t *heaps_pool;	/* guarded by hk_heaps_lock; peeked racily */
 static void set_current(hk_heap_t *heap, unsigned int cls, hk_slab_t *slab)
 {
 	heap->current[cls] = slab;
-	if (cls < HK_TINY_CLASSES) {
+	if (cls < HK_DIRECT_CLASSES) {
 		unsigned int lo = cls ? hk_direct_slot(hk_class_size(cls - 1)) + 1 : 0;
 		unsigned int hi = hk_direct_slot(hk_class_size(cls));
 

@@ -192,9 +192,16 @@ static inline unsigned int hk_chunk_kind(const void *p)
 	return __atomic_load_n(&hk_chunk_map[chunk], __ATOMIC_RELAXED);
 }
 
+/*
+ * free()'s question, with a plain load that the compiler folds into the
+ * compare (an atomic load is a separate instruction): a byte cannot tear,
+ * and the chunk of a live block cannot change under its free().
+ */
 static inline bool hk_is_superslab(const void *p)
 {
-	return hk_chunk_kind(p) == HK_CHUNK_SUPERSLAB;
+	uintptr_t chunk = (uintptr_t)p >> HK_SS_SHIFT;
+
+	return likely(chunk < HK_CHUNKS) && hk_chunk_map[chunk] == HK_CHUNK_SUPERSLAB;
 }
 
 HK_HIDDEN bool hk_chunk_map_set(const void *chunk, unsigned int kind);
@@ -216,7 +223,7 @@ struct hk_heap_stats {
 };
 
 struct hk_heap {
-	/* malloc fast path: current slab of each tiny size, by hk_direct_slot(). */
+	/* malloc fast path: current slab of each size up to HK_DIRECT_MAX, by hk_direct_slot(). */
 	hk_slab_t *direct[HK_DIRECT_SLOTS];
 	/* Current slab of each class: the head of its queue, or hk_slab_empty. */
 	hk_slab_t *current[HK_CLASSES];

@@ -11,8 +11,9 @@
  *   mid    1 KiB .. 256 KiB classes 32..95, slabs of 1..16 pages
  *   large  above 256 KiB    a mapping of its own (large.c)
  *
- * The tiny/mid boundary is where the per-heap direct lookup table stops
- * paying for itself (65 entries); the mid/large boundary is where a block
+ * malloc finds the slab of any size up to HK_DIRECT_MAX (4 KiB) in one
+ * load from a per-heap table; larger sizes compute their class on the slow
+ * path.  The mid/large boundary is where a block
  * stops fitting eight times into a 1 MiB slab and a dedicated mapping with
  * a reuse cache becomes cheaper (see Documentation/design.rst).
  */
@@ -26,8 +27,14 @@
 #define HK_TINY_MAX		1024
 #define HK_MID_MAX		(256 * 1024)
 #define HK_CLASSES		96
-/* Tiny sizes are looked up directly by (size + 15) / 16. */
-#define HK_DIRECT_SLOTS		(HK_TINY_MAX / HK_ALIGN + 1)
+/*
+ * Sizes up to HK_DIRECT_MAX are looked up directly by (size + 15) / 16: the
+ * sizes programs ask for most (objects, strings, stdio's 4 KiB buffers) take
+ * malloc's fast path, for 2 KiB of table per heap.  It is a class size, so
+ * every class is either wholly in the table or wholly out of it.
+ */
+#define HK_DIRECT_MAX		4096
+#define HK_DIRECT_SLOTS		(HK_DIRECT_MAX / HK_ALIGN + 1)
 
 static inline unsigned int hk_size_class(size_t size)
 {

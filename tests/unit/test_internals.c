@@ -27,6 +27,7 @@ static void test_size_classes(void)
 	CHECK(hk_class_size(HK_CLASSES - 1) == HK_MID_MAX, "last class %zu",
 	      hk_class_size(HK_CLASSES - 1));
 	CHECK(hk_class_size(hk_size_class(HK_TINY_MAX)) == HK_TINY_MAX, "tiny max");
+	CHECK(hk_class_size(hk_size_class(HK_DIRECT_MAX)) == HK_DIRECT_MAX, "direct max");
 
 	for (size_t size = 0; size <= HK_MID_MAX; size++) {
 		unsigned int cls = hk_size_class(size);
@@ -38,6 +39,23 @@ static void test_size_classes(void)
 			CHECK(0, "size %zu -> class %u (%zu bytes)", size, cls, got);
 			break;
 		}
+	}
+}
+
+/* Every size the direct table serves gets a block of its own class. */
+static void test_direct_table(void)
+{
+	for (size_t size = 0; size <= HK_DIRECT_MAX + 2 * HK_ALIGN; size++) {
+		void *a = hakmem_malloc(size);
+		void *b = hakmem_malloc(size);
+		size_t want = hk_class_size(hk_size_class(size));
+
+		CHECK(a && b && a != b, "malloc(%zu)", size);
+		CHECK(hakmem_usable_size(a) == want && hakmem_usable_size(b) == want,
+		      "malloc(%zu): usable %zu and %zu, class size %zu", size,
+		      hakmem_usable_size(a), hakmem_usable_size(b), want);
+		hakmem_free(a);
+		hakmem_free(b);
 	}
 }
 
@@ -224,6 +242,7 @@ static void test_trim(void)
 int main(void)
 {
 	unit_run("size classes round-trip, spacing <= 12.5%", test_size_classes);
+	unit_run("direct table: sizes up to 4 KiB get their class", test_direct_table);
 	unit_run("chunk map set/lookup", test_chunk_map);
 	unit_run("SuperSlab lookup by masking", test_superslab_lookup);
 	unit_run("free list tags and LIFO reuse", test_free_list);
