@@ -28,7 +28,7 @@
 
 struct hk_options hk_options = {
 	.stats = false,
-	.decay_ms = 1000,
+	.decay_ms = 100,
 	.backing = HK_BACKING_AUTO,
 };
 

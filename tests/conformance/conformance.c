@@ -931,10 +931,10 @@ static void test_trim_rss(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* decay: memory unused for HAKMEM_DECAY_MS (1000 by default) goes back */
+/* decay: memory unused for HAKMEM_DECAY_MS (100 by default) goes back  */
 /* to the OS within about twice that, with no further allocator calls   */
 
-#define DECAY_MS	1000
+#define DECAY_MS	100
 #define DECAY_BLOCK	1000
 #define DECAY_BLOCKS	200000
 
