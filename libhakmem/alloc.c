@@ -77,17 +77,19 @@ static inline void hk_free(void *p)
 {
 	if (likely(hk_is_superslab(p))) {
 		hk_superslab_t *ss = hk_superslab_of(p);
+		hk_heap_t *owner = atomic_load_explicit(&ss->heap, memory_order_relaxed);
 		hk_slab_t *slab = hk_slab_of(ss, p);
 		hk_block_t *b = p;
 		uintptr_t tag = hk_block_tag(b);
 
 		/* A tag match means a double free: the slow path reports it. */
-		if (likely(atomic_load_explicit(&ss->heap, memory_order_relaxed) == hk_heap_self() &&
+		if (likely(owner == hk_heap_self() &&
 			   hk_slab_holds(slab, b) && b->tag != tag)) {
 			b->link = hk_link(b, slab->free);
 			b->tag = tag;
 			slab->free = b;
-			if (likely(--slab->used != 0))
+			/* An emptied current slab stays: malloc/free of one block in a loop. */
+			if (likely(--slab->used != 0) || slab == owner->current[slab->cls])
 				return;
 			hk_free_emptied(slab);
 			return;
