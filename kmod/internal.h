@@ -54,7 +54,8 @@ static inline void hk_stat_add(atomic64_t *counter, u64 val)
  */
 enum hk_node_stat_item {
 	HK_POOL_HANDOUT_PAGES,
-	HK_SYNC_FILL_PAGES,
+	/* left to faults at mmap; its sysfs and uapi name is sync_fill_pages */
+	HK_POOL_MISS_PAGES,
 	HK_IDLE_ZEROED_BYTES,
 	HK_IDLE_NT_ZEROED_BYTES,
 	HK_SHRINKER_RELEASED_PAGES,
@@ -94,6 +95,7 @@ struct hk_pool_limits {
 void hk_pool_limits(struct hk_pool_limits *lim);
 bool hk_pool_nt_zeroing(void);
 bool hk_pool_alloc_zeroes(void);
+bool hk_memory_ok(int nid);
 
 /*
  * numa.c: which nodes' pools may serve the calling task, from its memory

@@ -83,7 +83,7 @@ static long hk_ioctl_stats(void __user *uarg, size_t usize)
 	st.pool_dirty_pages = hk_node_stat(NUMA_NO_NODE, HK_POOL_DIRTY_PAGES);
 	st.pool_handout_pages =
 		hk_node_stat(NUMA_NO_NODE, HK_POOL_HANDOUT_PAGES);
-	st.sync_fill_pages = hk_node_stat(NUMA_NO_NODE, HK_SYNC_FILL_PAGES);
+	st.sync_fill_pages = hk_node_stat(NUMA_NO_NODE, HK_POOL_MISS_PAGES);
 	st.fault_pages = atomic64_read(&hk_stats.fault_pages);
 	st.idle_zeroed_bytes =
 		hk_node_stat(NUMA_NO_NODE, HK_IDLE_ZEROED_BYTES);

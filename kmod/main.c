@@ -3,7 +3,8 @@
  * hakmem - pre-zeroed memory for user-space allocators
  *
  * /dev/hakmem hands out 2 MiB-aligned MAP_PRIVATE regions that are already
- * populated with zeroed, writable pages.  On each memory node a SCHED_IDLE
+ * populated with zeroed, writable pages, as far as the pools have them (the
+ * rest is faulted in on first touch).  On each memory node a SCHED_IDLE
  * kernel thread keeps a pool of zeroed 2 MiB blocks filled between a low and
  * a high watermark; a shrinker gives the pools back under memory pressure.
  *

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hakmem - mmap(): hand out 2 MiB-aligned private regions that are already
- * populated with zeroed, writable pages.
+ * populated with zeroed, writable pages from the pools, as far as the
+ * pools have them.
  *
  * The pages are ordinary, refcounted kernel pages inserted with
  * vm_insert_pages() into a VM_MIXEDMAP, MAP_PRIVATE mapping.  They are
  * inserted with a writable protection although the mapping is private, so
- * the first write does not fault.  Everything after that is core mm:
+ * the first write does not fault.  What the pools cannot supply is left to
+ * the fault path (see hk_populate()).  Everything after that is core mm:
  *  - fork write-protects both sides, and a write on either side copies the
  *    page (non-anonymous pages are never reused), so each process sees
  *    private memory just as with anonymous memory; pages pinned for DMA
@@ -14,8 +16,9 @@
  *  - each PTE holds its own page reference: a page returns to the buddy
  *    allocator when its last PTE or GUP reference goes away, and the module
  *    never sees it again;
- *  - after MADV_DONTNEED (or mprotect from PROT_NONE) hk_vm_fault() supplies
- *    a fresh zeroed page.
+ *  - on a pool miss, after MADV_DONTNEED and in read-only or PROT_NONE
+ *    regions, hk_vm_fault() supplies a fresh zeroed page (for a write,
+ *    the anonymous page core mm allocates for the copy).
  *
  * Locking: ->mmap and ->get_unmapped_area run with the mmap lock held for
  * writing by the caller; the new VMA is not yet visible to anyone else.
@@ -26,14 +29,10 @@
 #include <linux/mman.h>
 #include <linux/nodemask.h>
 #include <linux/sched/mm.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "compat.h"
 #include "internal.h"
-
-/* Synchronous fills are charged to the memory cgroup of the caller. */
-#define HK_SYNC_GFP	(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT | __GFP_NOWARN)
 
 /*
  * Supply a zeroed page.  It is charged to the memory cgroup of the region's
@@ -115,7 +114,7 @@ static bool hk_may_use_pool(void)
 
 /*
  * Another pool that @pl allows, the one nearest to @nid first: taken only
- * after the synchronous allocation failed, see hk_get_block().
+ * when the node of @nid is short of memory, see hk_take_block().
  */
 static struct page *hk_take_other(const struct hk_placement *pl, int nid)
 {
@@ -139,67 +138,35 @@ static struct page *hk_take_other(const struct hk_placement *pl, int nid)
 }
 
 /*
- * Fill @pages with HK_BLOCK_PAGES zeroed pages, each with one reference.
- * In this order, from:
- *  1. the pool of @nid, the node the memory policy prefers;
- *  2. a synchronous allocation (a pool miss), which applies the policy
- *     itself.  A local block that has to be zeroed now is better than a
- *     remote one that is ready: the mapping keeps its node for life;
- *  3. the pools of the other nodes that @pl allows, nearest first (none
- *     for MPOL_BIND beyond its nodes): pre-zeroed memory beats single pages
- *     when no free 2 MiB block is left;
- *  4. single pages, allocated now.
+ * A zeroed block for the block of a mapping that should be on @nid (the
+ * node the memory policy prefers, or NUMA_NO_NODE), or NULL on a pool miss:
+ *  1. the pool of @nid;
+ *  2. only if that node is short of memory (too short to refill its own
+ *     pool), the pools of the other nodes that @pl allows, nearest first
+ *     (none for MPOL_BIND beyond its nodes).  Otherwise a local page
+ *     faulted in later beats a remote block that is ready: the mapping
+ *     keeps its node for life.
  */
-static int hk_get_block(struct page **pages, const struct hk_placement *pl,
-			int nid, bool use_pool)
+static struct page *hk_take_block(const struct hk_placement *pl, int nid)
 {
-	enum hk_node_stat_item item = HK_POOL_HANDOUT_PAGES;
-	struct page *block = NULL;
-	unsigned long i;
+	struct page *block = hk_pool_take(nid);
 
-	if (use_pool)
-		block = hk_pool_take(nid);
-	if (!block) {
-		block = alloc_pages(HK_SYNC_GFP | __GFP_NORETRY,
-				    HK_BLOCK_ORDER);
-		item = HK_SYNC_FILL_PAGES;
-	}
-	if (!block && use_pool) {
+	if (!block && !hk_memory_ok(nid == NUMA_NO_NODE ? numa_mem_id() : nid))
 		block = hk_take_other(pl, nid);
-		item = HK_POOL_HANDOUT_PAGES;
-	}
-
-	if (block) {
-		hk_node_stat_add(page_to_nid(block), item, HK_BLOCK_PAGES);
-		split_page(block, HK_BLOCK_ORDER);
-		for (i = 0; i < HK_BLOCK_PAGES; i++)
-			pages[i] = block + i;
-		return 0;
-	}
-
-	/* Fragmented memory: fall back to single pages. */
-	for (i = 0; i < HK_BLOCK_PAGES; i++) {
-		pages[i] = alloc_page(HK_SYNC_GFP | __GFP_RETRY_MAYFAIL);
-		if (!pages[i])
-			goto err_free;
-	}
-	for (i = 0; i < HK_BLOCK_PAGES; i++)
-		hk_node_stat_add(page_to_nid(pages[i]), HK_SYNC_FILL_PAGES, 1);
-	return 0;
-
-err_free:
-	while (i--)
-		put_page(pages[i]);
-	return -ENOMEM;
+	return block;
 }
 
-/* Map one block at @addr and drop the references @pages held. */
+/* Map the zeroed block @block at @addr; its pages are then the PTEs'. */
 static int hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
-			   struct page **pages)
+			   struct page *block, struct page **pages)
 {
 	unsigned long num = HK_BLOCK_PAGES;
 	unsigned long i;
 	int ret;
+
+	split_page(block, HK_BLOCK_ORDER);
+	for (i = 0; i < HK_BLOCK_PAGES; i++)
+		pages[i] = block + i;
 
 	ret = vm_insert_pages(vma, addr, pages, &num);
 	if (!ret && num)
@@ -211,14 +178,24 @@ static int hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
 	return ret;
 }
 
+/*
+ * Map a zeroed block from the pools at every 2 MiB of @vma that they can
+ * supply, and nothing else.  ->mmap runs with the mmap lock held for
+ * writing, which stalls every other thread of the process that faults,
+ * maps or reads its memory map, so nothing is allocated or zeroed here.
+ * A block that no pool supplies (a pool miss) is left empty: its pages are
+ * faulted in on first touch, as anonymous memory is, under the mmap lock
+ * held for reading or the VMA lock, and MAP_POPULATE faults them all in
+ * once the write lock is dropped.
+ */
 static int hk_populate(struct vm_area_struct *vma)
 {
 	pgprot_t prot = vma->vm_page_prot;
 	bool use_pool = hk_may_use_pool();
 	struct hk_placement pl;
-	struct page **pages;
+	struct page **pages, *block;
 	unsigned long addr;
-	int ret = 0;
+	int nid, ret = 0;
 
 	pages = kmalloc_array(HK_BLOCK_PAGES, sizeof(*pages), GFP_KERNEL);
 	if (!pages)
@@ -233,15 +210,18 @@ static int hk_populate(struct vm_area_struct *vma)
 	hk_placement_init(&pl);
 
 	for (addr = vma->vm_start; addr < vma->vm_end; addr += HK_BLOCK_SIZE) {
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
+		nid = hk_placement_node(&pl, vma, addr);
+		block = use_pool ? hk_take_block(&pl, nid) : NULL;
+		if (!block) {
+			if (nid == NUMA_NO_NODE)
+				nid = numa_mem_id();
+			hk_node_stat_add(nid, HK_POOL_MISS_PAGES,
+					 HK_BLOCK_PAGES);
+			continue;
 		}
-		ret = hk_get_block(pages, &pl, hk_placement_node(&pl, vma, addr),
-				   use_pool);
-		if (ret)
-			break;
-		ret = hk_insert_block(vma, addr, pages);
+		hk_node_stat_add(page_to_nid(block), HK_POOL_HANDOUT_PAGES,
+				 HK_BLOCK_PAGES);
+		ret = hk_insert_block(vma, addr, block, pages);
 		if (ret)
 			break;
 		cond_resched();

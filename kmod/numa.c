@@ -15,11 +15,11 @@
  *  - MPOL_INTERLEAVE: block n of a mapping comes from the (n mod k)-th of the
  *    policy's k nodes, as the allocator interleaves a VMA by page offset;
  *  - any other mode (MPOL_WEIGHTED_INTERLEAVE since 6.9): no pool; the
- *    synchronous allocation, which applies the policy itself, serves.
+ *    mapping is faulted in, and the faults apply the policy themselves.
  * Only MPOL_BIND is strict: no pool outside its nodes may ever serve it.
  * Under the other policies the page allocator itself falls back to any
- * node, so any pool may serve once the preferred pool and the synchronous
- * allocation failed.  The cpuset's mems_allowed bound every choice, as they
+ * node, so any pool may serve once the preferred pool is empty and its
+ * node short of memory (mmap.c).  The cpuset's mems_allowed bound every choice, as they
  * bound the allocator for user memory (__GFP_HARDWALL); a preferred node
  * outside them is replaced by the nearest node inside.
  *

@@ -355,11 +355,12 @@ static bool hk_pool_backing_off(struct hk_pool *pool)
 }
 
 /*
- * Plenty of free memory: refills stop below 1/16 of RAM available, and
- * below 1/16 of the node's memory free, so that no pool drains its node
- * while the others have memory to spare.
+ * Plenty of free memory on @nid: refills stop below 1/16 of RAM available,
+ * and below 1/16 of the node's memory free, so that no pool drains its node
+ * while the others have memory to spare.  Below that, mmap() takes blocks
+ * of the other nodes' pools for a task that prefers @nid (mmap.c).
  */
-static bool hk_memory_ok(int nid)
+bool hk_memory_ok(int nid)
 {
 	struct pglist_data *pgdat = NODE_DATA(nid);
 	unsigned long free = 0, managed = 0;

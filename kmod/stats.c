@@ -79,7 +79,7 @@ static struct attribute *hk_global_attrs[] = {
 
 static const char * const hk_node_stat_names[HK_NR_NODE_STAT_ITEMS] = {
 	[HK_POOL_HANDOUT_PAGES]		= "pool_handout_pages",
-	[HK_SYNC_FILL_PAGES]		= "sync_fill_pages",
+	[HK_POOL_MISS_PAGES]		= "sync_fill_pages",
 	[HK_IDLE_ZEROED_BYTES]		= "idle_zeroed_bytes",
 	[HK_IDLE_NT_ZEROED_BYTES]	= "idle_nt_zeroed_bytes",
 	[HK_SHRINKER_RELEASED_PAGES]	= "shrinker_released_pages",

@@ -217,8 +217,9 @@ static void get_counts(FIXTURE_DATA(numa) *self, struct counts *c)
 /*
  * Under the current policy or CPU binding, which should place memory on
  * node self->nodes[k]: fill that node's pool, map one block (from the pool)
- * and a bigger region, and check that every page is on that node and that
- * only that node's counters moved.
+ * and a bigger region, and check that only that node's counters moved,
+ * that the pages the pool did not supply are faulted in on first touch,
+ * and that every page is on that node.
  */
 static void check_maps_on(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(numa) *self, int k)
@@ -226,8 +227,8 @@ static void check_maps_on(struct __test_metadata *_metadata,
 	size_t lens[] = { SZ_2M, 8 * SZ_2M };
 	int nid = self->nodes[k];
 	struct counts a, b;
+	long off, faults;
 	int i, j, node;
-	long off;
 	char *p;
 
 	ASSERT_EQ(0, wait_node_pool(self->fd, nid, BLOCK_PAGES, 30000))
@@ -239,11 +240,14 @@ static void check_maps_on(struct __test_metadata *_metadata,
 		ASSERT_NE(MAP_FAILED, p);
 		get_counts(self, &b);
 
+		faults = read_ll(HK_SYSFS "stats/fault_pages");
+		EXPECT_TRUE(all_zero(p, lens[i]));
+		EXPECT_EQ(faults + b.sync[k] - a.sync[k],
+			  read_ll(HK_SYSFS "stats/fault_pages"));
 		off = first_off_node(p, lens[i], nid, &node);
 		EXPECT_EQ(-1, off)
 			TH_LOG("%zu MiB region: page %ld is on node %d, not %d",
 			       lens[i] >> 20, off, node, nid);
-		EXPECT_TRUE(all_zero(p, lens[i]));
 		for (j = 0; j < self->nr_nodes; j++) {
 			long pages = j == k ? lens[i] / PAGE : 0;
 
@@ -255,7 +259,7 @@ static void check_maps_on(struct __test_metadata *_metadata,
 		/* The pool held a block, so the first one came from it. */
 		if (i == 0)
 			EXPECT_EQ(a.handout[k] + BLOCK_PAGES, b.handout[k]);
-		TH_LOG("node %d: %zu MiB mapped, %ld pages from the pool, %ld allocated",
+		TH_LOG("node %d: %zu MiB mapped, %ld pages from the pool, %ld left to faults",
 		       nid, lens[i] >> 20, b.handout[k] - a.handout[k],
 		       b.sync[k] - a.sync[k]);
 		munmap(p, lens[i]);
@@ -313,7 +317,7 @@ TEST_F_TIMEOUT(numa, pools_refill, 120)
 		zeroed = node_stat(nid, "idle_zeroed_bytes");
 		EXPECT_LT(0, zeroed);
 		sum += node_stat(nid, "pool_handout_pages");
-		TH_LOG("node %d: pool %ld pages, %ld MiB zeroed, %ld pages handed out, %ld allocated",
+		TH_LOG("node %d: pool %ld pages, %ld MiB zeroed, %ld pages handed out, %ld missed",
 		       nid, node_stat(nid, "pool_zeroed_pages"), zeroed >> 20,
 		       node_stat(nid, "pool_handout_pages"),
 		       node_stat(nid, "sync_fill_pages"));

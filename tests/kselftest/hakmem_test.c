@@ -76,12 +76,47 @@ static int get_stats(int fd, struct hakmem_stats *st)
 	return ioctl(fd, HAKMEM_IOC_STATS, st);
 }
 
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static long minflt(void)
 {
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_minflt;
+}
+
+/* How many pages of [p, p + len) are mapped (/proc/self/pagemap), or -1. */
+static long present_pages(const void *p, size_t len)
+{
+	uint64_t ent[512];
+	size_t done, n, i;
+	long present = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	for (done = 0; done < len / PAGE; done += n) {
+		n = len / PAGE - done;
+		if (n > 512)
+			n = 512;
+		if (pread(fd, ent, n * sizeof(*ent),
+			  ((uintptr_t)p / PAGE + done) * sizeof(*ent)) !=
+		    (ssize_t)(n * sizeof(*ent))) {
+			present = -1;
+			break;
+		}
+		for (i = 0; i < n; i++)
+			present += ent[i] >> 63;
+	}
+	close(fd);
+	return present;
 }
 
 /*
@@ -283,34 +318,62 @@ TEST_F_TIMEOUT(hakmem, zero_after_other_process_exits, 120)
 	}
 }
 
-/* A big region: more than the pool, so both hand-out paths are used. */
+/*
+ * A big region: more than the pool.  What the pool has is mapped at once;
+ * the rest (counted as sync_fill_pages) is left to the fault handler,
+ * which fills each page on first touch, here a read.
+ */
 TEST_F_TIMEOUT(hakmem, large_region, 120)
 {
 	size_t len = 256UL << 20;
-	struct hakmem_stats a, b;
+	struct hakmem_stats a, b, c;
+	long present;
 	char *p;
 
 	ASSERT_EQ(0, get_stats(self->fd, &a));
 	p = hk_map(self->fd, len);
 	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap 256 MiB: %s", strerror(errno));
 	ASSERT_EQ(0, get_stats(self->fd, &b));
+	present = present_pages(p, len);
 	EXPECT_EQ(a.pool_handout_pages + a.sync_fill_pages + len / PAGE,
 		  b.pool_handout_pages + b.sync_fill_pages);
+	EXPECT_EQ(b.pool_handout_pages - a.pool_handout_pages, present);
 	EXPECT_EQ(0, (uintptr_t)p % SZ_2M);
 	EXPECT_EQ(-1, first_nonzero(p, len));
+	ASSERT_EQ(0, get_stats(self->fd, &c));
+	EXPECT_EQ(b.sync_fill_pages - a.sync_fill_pages,
+		  c.fault_pages - b.fault_pages);
+	EXPECT_EQ((long)(len / PAGE), present_pages(p, len));
+	TH_LOG("%ld pages mapped from the pool, %llu faulted in",
+	       present, (unsigned long long)(c.fault_pages - b.fault_pages));
 	p[len - 1] = 1;
 	EXPECT_EQ(0, munmap(p, len));
 }
 
-/* The whole point: first touches do not fault. */
-TEST_F(hakmem, no_minor_faults_on_first_touch)
+/* The whole point: first touches of blocks from the pool do not fault. */
+TEST_F_TIMEOUT(hakmem, no_minor_faults_on_first_touch, 60)
 {
 	size_t len = 8 * SZ_2M, off;
 	long before, hk_faults, anon_faults;
+	struct hakmem_stats a, b;
+	struct hakmem_info info;
+	double t0, t1;
 	char *p;
 
+	memset(&info, 0, sizeof(info));
+	ASSERT_EQ(0, ioctl(self->fd, HAKMEM_IOC_INFO, &info));
+	if (info.pool_high_bytes < len)
+		SKIP(return, "pool_high_mb is below %zu MiB", len >> 20);
+	stay_here();
+	ASSERT_EQ(0, wait_pool(self->fd, len / PAGE, 30000))
+		TH_LOG("the pool did not refill to %zu MiB", len >> 20);
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+	t0 = now_sec();
 	p = hk_map(self->fd, len);
+	t1 = now_sec();
 	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	EXPECT_EQ(a.pool_handout_pages + len / PAGE, b.pool_handout_pages);
 	before = minflt();
 	for (off = 0; off < len; off += PAGE)
 		p[off] = 1;
@@ -327,8 +390,8 @@ TEST_F(hakmem, no_minor_faults_on_first_touch)
 	anon_faults = minflt() - before;
 	munmap(p, len);
 
-	TH_LOG("first touch of %zu pages: hakmem %ld faults, anon %ld",
-	       len / PAGE, hk_faults, anon_faults);
+	TH_LOG("first touch of %zu pages: hakmem %ld faults, anon %ld; mmap from the pool took %.2f ms",
+	       len / PAGE, hk_faults, anon_faults, (t1 - t0) * 1e3);
 	EXPECT_LE(hk_faults, 4);
 }
 
@@ -978,14 +1041,16 @@ static const char *memcg_create(const char *cg)
 }
 
 /*
- * With memcg_strict, a task in a child memory cgroup gets charged for every
- * page it maps (__GFP_ACCOUNT), and uncharged again at munmap.
+ * With memcg_strict, a task in a child memory cgroup gets no pool pages, so
+ * it is charged for every page of its region as it touches it, and
+ * uncharged again at munmap.
  */
 TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
 {
 	const char *cg = "/sys/fs/cgroup/hakmem-test", *why;
 	char path[256], pidbuf[32];
 	size_t len = 16 * SZ_2M;
+	struct hakmem_stats a, b;
 	long long before, mapped, after;
 	int ready[2], go[2];
 	char c = 0;
@@ -1001,6 +1066,7 @@ TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
+		size_t i;
 		char *p;
 
 		if (read(go[0], &c, 1) != 1)
@@ -1008,6 +1074,8 @@ TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
 		p = hk_map(self->fd, len);
 		if (p == MAP_FAILED)
 			_exit(2);
+		for (i = 0; i < len; i += PAGE)
+			p[i] = 1;
 		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(1);
 		munmap(p, len);
@@ -1021,9 +1089,11 @@ TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
 	snprintf(path, sizeof(path), "%s/memory.current", cg);
 
 	before = read_ll(path);
+	ASSERT_EQ(0, get_stats(self->fd, &a));
 	ASSERT_EQ(1, write(go[1], &c, 1));
 	ASSERT_EQ(1, read(ready[0], &c, 1));
 	mapped = read_ll(path);
+	ASSERT_EQ(0, get_stats(self->fd, &b));
 	ASSERT_EQ(1, write(go[1], &c, 1));
 	ASSERT_EQ(1, read(ready[0], &c, 1));
 	after = read_ll(path);
@@ -1036,6 +1106,8 @@ TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
 	       before, mapped, after);
 	EXPECT_LE(before + (long long)len, mapped);
 	EXPECT_GE(before + (long long)len / 4, after);
+	EXPECT_EQ(a.pool_handout_pages, b.pool_handout_pages);
+	EXPECT_EQ(a.sync_fill_pages + len / PAGE, b.sync_fill_pages);
 	close(ready[0]);
 	close(ready[1]);
 	close(go[0]);
@@ -1567,19 +1639,39 @@ TEST_F_TIMEOUT(hakmem, fault_charges_owner, 60)
 /*
  * Device memory counts in the task's RSS (and so for the OOM killer) as
  * soon as it is mapped, not only after 64 page faults (6.1 caches RSS
- * updates per task, and a populated region never faults).
+ * updates per task, and a block from the pool never faults); the rest of
+ * a region counts once it is touched.
  */
 TEST_F_TIMEOUT(hakmem, rss_counts_device_pages, 60)
 {
 	const size_t len = 128 * SZ_2M;
-	long long rss, smaps;
+	struct hakmem_stats a, b;
+	long long rss, smaps, pooled;
+	size_t off;
 	char *p;
 
+	stay_here();
+	ASSERT_EQ(0, wait_pool(self->fd, 4 * SZ_2M / PAGE, 30000))
+		TH_LOG("the pool did not refill");
+	ASSERT_EQ(0, get_stats(self->fd, &a));
 	p = hk_map(self->fd, len);
 	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, get_stats(self->fd, &b));
 	rss = proc_kb("/proc/self/status", "VmRSS");
 	smaps = proc_kb("/proc/self/smaps_rollup", "Rss");
-	TH_LOG("VmRSS %lld kB, smaps Rss %lld kB", rss, smaps);
+	pooled = (b.pool_handout_pages - a.pool_handout_pages) * (PAGE >> 10);
+	TH_LOG("mapped: %lld kB from the pool, VmRSS %lld kB, smaps Rss %lld kB",
+	       pooled, rss, smaps);
+	EXPECT_LE(4 * SZ_2M >> 10, pooled);
+	EXPECT_LE(pooled, smaps);
+	EXPECT_LE(smaps * 99 / 100, rss);
+	EXPECT_LE(rss, smaps * 101 / 100);
+
+	for (off = 0; off < len; off += PAGE)
+		p[off] = 1;
+	rss = proc_kb("/proc/self/status", "VmRSS");
+	smaps = proc_kb("/proc/self/smaps_rollup", "Rss");
+	TH_LOG("touched: VmRSS %lld kB, smaps Rss %lld kB", rss, smaps);
 	EXPECT_LE((long long)(len >> 10), smaps);
 	EXPECT_LE(smaps * 99 / 100, rss);
 	EXPECT_LE(rss, smaps * 101 / 100);
@@ -1588,7 +1680,8 @@ TEST_F_TIMEOUT(hakmem, rss_counts_device_pages, 60)
 
 /*
  * The OOM killer ranks tasks by RSS: a task holding 256 MiB of device memory
- * must rank above one holding 128 MiB of anonymous memory.
+ * (touched: the pool holds less) must rank above one holding 128 MiB of
+ * anonymous memory.
  */
 TEST_F_TIMEOUT(hakmem, oom_score_counts_device_pages, 60)
 {
@@ -1603,8 +1696,14 @@ TEST_F_TIMEOUT(hakmem, oom_score_counts_device_pages, 60)
 	ASSERT_LE(0, hog);
 	if (hog == 0) {
 		char *p = hk_map(self->fd, 128 * SZ_2M);
+		size_t off;
 
-		if (p == MAP_FAILED || write(ready[1], &c, 1) != 1)
+		if (p == MAP_FAILED)
+			_exit(1);
+		/* What the pool did not supply is faulted in on first touch. */
+		for (off = 0; off < 128 * SZ_2M; off += PAGE)
+			p[off] = 1;
+		if (write(ready[1], &c, 1) != 1)
 			_exit(1);
 		_exit(read(done[0], &c, 1) == 1 ? 0 : 1);
 	}
@@ -1636,6 +1735,178 @@ TEST_F_TIMEOUT(hakmem, oom_score_counts_device_pages, 60)
 	TH_LOG("oom_score: 256 MiB hakmem %lld, 128 MiB anonymous %lld",
 	       score_hog, score_anon);
 	EXPECT_LT(score_anon, score_hog);
+}
+
+/* True if the page at @p holds @c in its first byte and zeroes after it. */
+static int first_page_ok(const char *p, char c)
+{
+	return p[0] == c && first_nonzero(p + 1, PAGE - 1) == -1;
+}
+
+/* A sibling thread that needs the mmap lock over and over. */
+struct sibling {
+	volatile int stop;
+	volatile int measuring;
+	volatile unsigned long warmup;	/* operations before measuring */
+	unsigned long ops;		/* operations while measuring */
+	double worst;			/* the slowest of those, seconds */
+	double worst_fault;		/* the slowest fault alone, seconds */
+};
+
+/*
+ * Map a fresh anonymous page, fault it in and unmap it.  mmap() and munmap()
+ * take the mmap lock for writing; the first fault of a VMA takes it for
+ * reading even where faults use per-VMA locks (6.4 on: a VMA without an
+ * anon_vma falls back to the mmap lock).
+ */
+static void *sibling_loop(void *arg)
+{
+	struct sibling *s = arg;
+	double t0, t1, t2;
+	char *q;
+
+	while (!s->stop) {
+		t0 = now_sec();
+		q = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (q == MAP_FAILED)
+			break;
+		t1 = now_sec();
+		*(volatile char *)q = 1;
+		t2 = now_sec();
+		munmap(q, PAGE);
+		t2 -= t1;
+		t1 = now_sec() - t0;
+		if (!s->measuring) {
+			s->warmup++;
+			continue;
+		}
+		s->ops++;
+		if (t1 > s->worst)
+			s->worst = t1;
+		if (t2 > s->worst_fault)
+			s->worst_fault = t2;
+	}
+	return NULL;
+}
+
+/*
+ * A big mmap() with nothing in the pool must not stall the other threads of
+ * the process while its memory is allocated and zeroed.  The pool is
+ * emptied (pool_max_mb=0), and the region is mapped and then written once
+ * per page, while a sibling thread keeps taking the mmap lock.  Wherever
+ * the allocation and zeroing happen, in mmap() or in the faults after it,
+ * the sibling's slowest operation must be a small part of their total: a
+ * fill under the write-locked mmap lock stalls it for all of it.  The
+ * memory must then read as zero and stay private across fork.
+ */
+TEST_F_TIMEOUT(hakmem, big_mmap_does_not_stall_siblings, 180)
+{
+	static const char *const names[] = {
+		PARAM_DIR "pool_low_mb", PARAM_DIR "pool_high_mb",
+		PARAM_DIR "pool_max_mb",
+	};
+	struct sibling s = { 0 };
+	struct hakmem_stats a, b;
+	long long old[3], avail;
+	double t0, t1, t2;
+	size_t len, off, i, bad;
+	int go[2], done[2];
+	pthread_t t;
+	char c = 0, buf[32], *p;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	avail = meminfo_kb("MemAvailable") << 10;
+	len = (size_t)(avail / 2 < 512LL << 20 ? avail / 2 : 512LL << 20);
+	len &= ~(SZ_2M - 1);
+	if (len < 128UL << 20)
+		SKIP(return, "MemAvailable is only %lld MiB", avail >> 20);
+	for (i = 0; i < 3; i++) {
+		old[i] = read_ll(names[i]);
+		ASSERT_LE(0, old[i]);
+	}
+	/* An empty pool: every block of the region is a pool miss. */
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, write_file(names[i], "0"));
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, sibling_loop, &s));
+	while (s.warmup < 100)
+		usleep(1000);
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+	s.measuring = 1;
+	t0 = now_sec();
+	p = hk_map(self->fd, len);
+	t1 = now_sec();
+	if (p != MAP_FAILED)
+		for (off = 0; off < len; off += PAGE)
+			p[off] = 1;
+	t2 = now_sec();
+	s.measuring = 0;
+	s.stop = 1;
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	for (i = 3; i-- > 0;) {
+		snprintf(buf, sizeof(buf), "%lld", old[i]);
+		write_file(names[i], buf);
+	}
+
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap %zu MiB: %s", len >> 20,
+					strerror(errno));
+	TH_LOG("%zu MiB, pool empty: mmap %.1f ms, then the first writes %.1f ms; sibling: %lu operations, slowest %.2f ms (fault alone %.2f ms)",
+	       len >> 20, (t1 - t0) * 1e3, (t2 - t1) * 1e3, s.ops,
+	       s.worst * 1e3, s.worst_fault * 1e3);
+	EXPECT_EQ(a.pool_handout_pages, b.pool_handout_pages);
+	EXPECT_LT(0, s.ops);
+	EXPECT_LT(s.worst * 8, t2 - t0)
+		TH_LOG("the sibling stalled for %.0f%% of the fill",
+		       100 * s.worst / (t2 - t0));
+
+	bad = 0;
+	for (off = 0; off < len; off += PAGE)
+		bad += !first_page_ok(p + off, 1);
+	EXPECT_EQ(0, bad) TH_LOG("pages that do not read as one byte written on zeroes");
+
+	/*
+	 * Private across fork, both ways: the parent writes page 32 of every
+	 * 64, the child page 0, and neither sees the other's writes.
+	 */
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(done));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (read(go[0], &c, 1) != 1)
+			_exit(3);
+		for (off = 0; off < len; off += 64 * PAGE) {
+			if (!first_page_ok(p + off, 1) ||
+			    !first_page_ok(p + off + 32 * PAGE, 1))
+				_exit(1);
+			memset(p + off, 0x22, PAGE);
+		}
+		if (write(done[1], &c, 1) != 1)
+			_exit(3);
+		for (off = 0; off < len; off += 64 * PAGE)
+			if (first_not(p + off, PAGE, 0x22) != -1)
+				_exit(2);
+		_exit(0);
+	}
+	for (off = 0; off < len; off += 64 * PAGE)
+		memset(p + off + 32 * PAGE, 0x33, PAGE);
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(1, read(done[0], &c, 1));
+	EXPECT_EQ(0, child_status(pid));
+	bad = 0;
+	for (off = 0; off < len; off += 64 * PAGE)
+		bad += !first_page_ok(p + off, 1) ||
+		       first_not(p + off + 32 * PAGE, PAGE, 0x33) != -1;
+	EXPECT_EQ(0, bad) TH_LOG("pages changed by the other process");
+	munmap(p, len);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
 }
 
 TEST_HARNESS_MAIN

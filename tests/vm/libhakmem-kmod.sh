@@ -9,6 +9,7 @@
 dir=/opt/hakmem
 lib=$dir/libhakmem.so
 stats=/sys/class/misc/hakmem/stats
+params=/sys/module/hakmem/parameters
 n=0 failed=0
 
 check() {	# check NAME COMMAND...: one TAP line
@@ -48,9 +49,31 @@ touch_faults() {	# touch_faults BACKING: faults of the touching thread
 		sed -n 's/.*thread_minflt=\([0-9]*\).*/\1/p'
 }
 
+# Wait up to 30 s for every node's pool to hold $1 MiB.
+pools_hold() {
+	want=$(($1 * 256)) i=0
+	for d in /sys/class/misc/hakmem/node*; do
+		while [ "$(cat "$d/pool_zeroed_pages")" -lt "$want" ]; do
+			i=$((i + 1))
+			[ $i -le 300 ] || return 1
+			sleep 0.1
+		done
+	done
+}
+
+# Only blocks from the pool are mapped at once (a pool miss is faulted in
+# on first touch, as anonymous memory is), so give the pool room for the
+# whole heap, stock included, and let it fill first.
 first_touch_faults() {
 	anon=$(touch_faults mmap)
-	dev=$(touch_faults kmod)
+	low=$(cat $params/pool_low_mb) high=$(cat $params/pool_high_mb)
+	echo 64 > $params/pool_high_mb && echo 64 > $params/pool_low_mb &&
+		pools_hold 48
+	full=$?
+	[ $full -eq 0 ] && dev=$(touch_faults kmod)
+	echo "$low" > $params/pool_low_mb
+	echo "$high" > $params/pool_high_mb
+	[ $full -eq 0 ] || { echo "the pool did not fill to 48 MiB"; return 1; }
 	echo "fresh-touch 32 MiB, faults on the touching thread: mmap $anon, kmod $dev"
 	[ -n "$dev" ] && [ "$dev" -le 16 ]
 }

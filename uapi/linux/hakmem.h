@@ -8,8 +8,10 @@
  *	p = mmap(NULL, n * HAKMEM_SUPERSLAB_SIZE, PROT_READ | PROT_WRITE,
  *		 MAP_PRIVATE, fd, 0);
  *
- * The region is aligned to HAKMEM_SUPERSLAB_SIZE and fully populated with
- * zeroed, writable pages, so first writes do not fault.  Only MAP_PRIVATE is
+ * The region is aligned to HAKMEM_SUPERSLAB_SIZE and populated with zeroed,
+ * writable pages from the module's pools, so first writes do not fault.
+ * What the pools cannot supply is zero too, but faulted in on first touch
+ * like anonymous memory (or at once with MAP_POPULATE).  Only MAP_PRIVATE is
  * accepted; MAP_SHARED, PROT_EXEC, a non-zero offset or a length that is not a
  * multiple of HAKMEM_SUPERSLAB_SIZE fail with EINVAL (PROT_EXEC may also fail
  * with EPERM when /dev is mounted noexec).  Regions stay aligned: MAP_FIXED
@@ -60,7 +62,7 @@ struct hakmem_stats {
 	__u64 pool_zeroed_pages;	/* pages zeroed and ready in the pool */
 	__u64 pool_dirty_pages;		/* pages held by the pool, not zero yet */
 	__u64 pool_handout_pages;	/* pages mapped straight from the pool */
-	__u64 sync_fill_pages;		/* pages allocated at mmap (pool miss) */
+	__u64 sync_fill_pages;		/* pages left to faults (pool miss) */
 	__u64 fault_pages;		/* pages the fault handler allocated */
 	__u64 idle_zeroed_bytes;	/* bytes zeroed by the idle thread */
 	__u64 idle_nt_zeroed_bytes;	/* ... of which with NT stores */
