@@ -1275,9 +1275,9 @@ TEST_F_TIMEOUT(hakmem, pressure_reclaims_pool, 180)
 	/*
 	 * MemAvailable is an estimate: page cache it counts only in part, and
 	 * the slack above the min watermark, covered an overshoot of half the
-	 * pool once without reclaim reaching the pool; three quarters leave
-	 * no way around it.  (Dropping the page cache instead would make the
-	 * later tests fault on code pages that fault-around no longer finds.)
+	 * pool once without reclaim reaching the pool, so overshoot by three
+	 * quarters.  (Dropping the page cache instead would make the later
+	 * tests fault on code pages that fault-around no longer finds.)
 	 */
 	if (!filled && !get_stats(self->fd, &a)) {
 		avail = meminfo_kb("MemAvailable") * 1024;
