@@ -112,6 +112,12 @@ static bool hk_may_use_pool(void)
 #endif
 }
 
+/* The node a block meant for @nid (or for NUMA_NO_NODE: anywhere) is local to. */
+static int hk_home_node(int nid)
+{
+	return nid == NUMA_NO_NODE ? numa_mem_id() : nid;
+}
+
 /*
  * Another pool that @pl allows, the one nearest to @nid first: taken only
  * when the node of @nid is short of memory, see hk_take_block().
@@ -120,15 +126,12 @@ static struct page *hk_take_other(const struct hk_placement *pl, int nid)
 {
 	nodemask_t left = pl->allowed;
 	struct page *block;
-	int from = nid;
 	int n;
 
-	if (nid == NUMA_NO_NODE)
-		from = numa_mem_id();
-	else
+	if (nid != NUMA_NO_NODE)
 		node_clear(nid, left);
 
-	while ((n = hk_nearest_node(from, &left)) != NUMA_NO_NODE) {
+	while ((n = hk_nearest_node(hk_home_node(nid), &left)) != NUMA_NO_NODE) {
 		block = hk_pool_take(n);
 		if (block)
 			return block;
@@ -151,7 +154,7 @@ static struct page *hk_take_block(const struct hk_placement *pl, int nid)
 {
 	struct page *block = hk_pool_take(nid);
 
-	if (!block && !hk_memory_ok(nid == NUMA_NO_NODE ? numa_mem_id() : nid))
+	if (!block && !hk_memory_ok(hk_home_node(nid)))
 		block = hk_take_other(pl, nid);
 	return block;
 }
@@ -213,9 +216,7 @@ static int hk_populate(struct vm_area_struct *vma)
 		nid = hk_placement_node(&pl, vma, addr);
 		block = use_pool ? hk_take_block(&pl, nid) : NULL;
 		if (!block) {
-			if (nid == NUMA_NO_NODE)
-				nid = numa_mem_id();
-			hk_node_stat_add(nid, HK_POOL_MISS_PAGES,
+			hk_node_stat_add(hk_home_node(nid), HK_POOL_MISS_PAGES,
 					 HK_BLOCK_PAGES);
 			continue;
 		}

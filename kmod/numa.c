@@ -19,9 +19,9 @@
  * Only MPOL_BIND is strict: no pool outside its nodes may ever serve it.
  * Under the other policies the page allocator itself falls back to any
  * node, so any pool may serve once the preferred pool is empty and its
- * node short of memory (mmap.c).  The cpuset's mems_allowed bound every choice, as they
- * bound the allocator for user memory (__GFP_HARDWALL); a preferred node
- * outside them is replaced by the nearest node inside.
+ * node short of memory (mmap.c).  The cpuset's mems_allowed bound every
+ * choice, as they bound the allocator for user memory (__GFP_HARDWALL); a
+ * preferred node outside them is replaced by the nearest node inside.
  *
  * The policy is the task's: a VMA has no policy of its own while ->mmap
  * runs, as mbind() needs the mapping to exist first.  A VMA policy set later
