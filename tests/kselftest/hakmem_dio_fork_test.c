@@ -18,8 +18,8 @@
  *    writes before the read completes, the data goes to the child.
  * In every case each side sees its own writes and never the other's.
  *
- * Needs root and nbd.ko; skips without them.  HK_TEST=<name> in the
- * environment runs only the test of that name.
+ * Needs root and nbd.ko; skips without them.  HK_TEST=<name>[,<name>...] in
+ * the environment runs only the tests of those names.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -293,7 +293,6 @@ static int open_free_nbd(int *index)
 
 FIXTURE_SETUP(dio_fork)
 {
-	const char *only = getenv("HK_TEST");
 	unsigned long long size = 0;
 	char path[32];
 	int i, index;
@@ -303,8 +302,8 @@ FIXTURE_SETUP(dio_fork)
 	self->srv.sock = -1;
 	self->srv.arrived[0] = self->srv.arrived[1] = -1;
 	self->srv.release[0] = self->srv.release[1] = -1;
-	if (only && *only && strcmp(only, _metadata->name))
-		SKIP_FROM_SETUP("HK_TEST=%s", only);
+	if (hk_test_left_out(_metadata->name))
+		SKIP_FROM_SETUP("HK_TEST=%s", getenv("HK_TEST"));
 	if (geteuid() != 0)
 		SKIP_FROM_SETUP("needs root for nbd");
 	self->nbd = open_free_nbd(&index);

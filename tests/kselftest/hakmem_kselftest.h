@@ -25,6 +25,26 @@
  */
 #define SKIP_FROM_SETUP(fmt, ...) SKIP(_exit(255), fmt, ##__VA_ARGS__)
 
+/*
+ * Whether the test @name is left out: HK_TEST in the environment (from the
+ * VM's kernel command line) names the tests to run, separated by commas.
+ */
+static inline int hk_test_left_out(const char *name)
+{
+	const char *only = getenv("HK_TEST"), *p;
+	size_t n = strlen(name);
+
+	if (!only || !*only)
+		return 0;
+	for (p = only; p; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return 0;
+	}
+	return 1;
+}
+
 static inline int hk_open(void)
 {
 	return open(HAKMEM_DEVICE, O_RDWR | O_CLOEXEC);

@@ -4,8 +4,8 @@
  *
  * Needs a machine with at least two memory nodes (qemu/run-vm.sh with
  * VM_NUMA=2) and skips elsewhere.  The memory policy calls go through
- * syscall(): the test VM has no libnuma.  HK_TEST=<name> in the environment
- * runs only the test of that name.
+ * syscall(): the test VM has no libnuma.  HK_TEST=<name>[,<name>...] in the
+ * environment runs only the tests of those names.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -165,13 +165,12 @@ FIXTURE(numa) {
 
 FIXTURE_SETUP(numa)
 {
-	const char *only = getenv("HK_TEST");
 	int i, cpus[1];
 	char buf[256], path[128];
 
 	self->fd = -1;
-	if (only && *only && strcmp(only, _metadata->name))
-		SKIP_FROM_SETUP("HK_TEST=%s", only);
+	if (hk_test_left_out(_metadata->name))
+		SKIP_FROM_SETUP("HK_TEST=%s", getenv("HK_TEST"));
 
 	read_line(NODE_SYSFS "has_memory", buf, sizeof(buf));
 	self->nr_nodes = parse_list(buf, self->nodes, MAX_NODES);

@@ -19,8 +19,7 @@
 #include <linux/hakmem.h>
 
 #include "kselftest_harness.h"
-
-#define SZ_2M	HAKMEM_SUPERSLAB_SIZE
+#include "hakmem_kselftest.h"
 
 static int unload(void)
 {
@@ -51,8 +50,7 @@ TEST(unload_refused_while_in_use)
 	char *p;
 	int fd;
 
-	if (getenv("HK_TEST") && *getenv("HK_TEST") &&
-	    strcmp(getenv("HK_TEST"), _metadata->name))
+	if (hk_test_left_out(_metadata->name))
 		SKIP(return, "HK_TEST=%s", getenv("HK_TEST"));
 	if (geteuid() != 0)
 		SKIP(return, "needs root");
