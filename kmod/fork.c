@@ -232,9 +232,18 @@ static bool hk_fork_copy_for_child(struct vm_area_struct *vma,
 	struct page *copy;
 	int ret;
 
-	copy = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_NOWARN);
+	copy = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
 	if (!copy)
 		return false;
+	/*
+	 * Charged to the parent's memory cgroup: the child joins its own
+	 * only after its memory is copied, and is in the parent's but for
+	 * clone3(CLONE_INTO_CGROUP).
+	 */
+	if (!hk_charge_pages(current->mm, copy, 1, GFP_KERNEL)) {
+		put_page(copy);
+		return false;
+	}
 	copy_highpage(copy, k->page);
 	/*
 	 * Read-only, with the child's own protection: the child's first

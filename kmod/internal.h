@@ -25,7 +25,6 @@ extern unsigned int hk_shrink_backoff_ms;
 /* The longest shrink_backoff_ms: ten minutes. */
 #define HK_MAX_BACKOFF_MS	600000
 extern bool hk_nt_zero;
-extern bool hk_memcg_strict;
 
 /*
  * main.c: the nodes that had memory when the module was loaded.  Each has a
@@ -111,6 +110,12 @@ void hk_placement_init(struct hk_placement *pl);
 int hk_placement_node(const struct hk_placement *pl,
 		      struct vm_area_struct *vma, unsigned long addr);
 int hk_nearest_node(int nid, const nodemask_t *nodes);
+
+/* charge.c */
+int hk_charge_init(void);
+void hk_charge_exit(void);
+unsigned long hk_charge_pages(struct mm_struct *mm, struct page *page,
+			      unsigned long nr, gfp_t gfp);
 
 /* shrinker.c */
 int hk_shrinker_init(void);

@@ -60,8 +60,7 @@ static long hk_ioctl_info(void __user *uarg, size_t usize)
 		info.features |= HAKMEM_FEAT_INIT_ON_ALLOC;
 	else if (hk_pool_nt_zeroing())
 		info.features |= HAKMEM_FEAT_NT_ZERO;
-	if (READ_ONCE(hk_memcg_strict))
-		info.features |= HAKMEM_FEAT_MEMCG_STRICT;
+	info.features |= HAKMEM_FEAT_MEMCG_CHARGE;
 
 	return hk_copy_out(uarg, usize, &info, sizeof(info));
 }

@@ -31,7 +31,6 @@ unsigned int hk_pool_low_mb = 8;
 unsigned int hk_pool_high_mb = 32;
 unsigned int hk_shrink_backoff_ms = 1000;
 bool hk_nt_zero = true;
-bool hk_memcg_strict;
 nodemask_t hk_nodes;
 
 /* Set a bounded parameter; the refill threads follow a change at once. */
@@ -79,8 +78,6 @@ module_param_cb(shrink_backoff_ms, &hk_backoff_ops, &hk_shrink_backoff_ms, 0644)
 MODULE_PARM_DESC(shrink_backoff_ms, "Pause refilling this long after the shrinker ran, 0 to 600000 (default 1000)");
 module_param_named(nt_zero, hk_nt_zero, bool, 0644);
 MODULE_PARM_DESC(nt_zero, "Zero with non-temporal stores when the page allocator does not (default Y)");
-module_param_named(memcg_strict, hk_memcg_strict, bool, 0644);
-MODULE_PARM_DESC(memcg_strict, "Tasks outside the root memory cgroup bypass the uncharged pool (default N)");
 
 static const struct file_operations hk_fops = {
 	.owner			= THIS_MODULE,
@@ -96,10 +93,10 @@ static struct miscdevice hk_miscdev = {
 	.name	= "hakmem",
 	.fops	= &hk_fops,
 	/*
-	 * Not for every user: pool pages are not charged to memory cgroups,
-	 * so a task could hold more than its cgroup's memory.max.  Access is
-	 * the administrator's grant (the hakmem-dkms package's udev rule
-	 * gives it to the "hakmem" group).
+	 * Not for every user: the pages are charged to memory cgroups, but
+	 * they cannot be swapped out and RLIMIT_MEMLOCK does not limit them.
+	 * Access is the administrator's grant (the hakmem-dkms package's udev
+	 * rule gives it to the "hakmem" group).
 	 */
 	.mode	= 0660,
 };
@@ -115,9 +112,13 @@ static int __init hk_init(void)
 	if (ret)
 		return ret;
 
-	ret = hk_pool_init();
+	ret = hk_charge_init();
 	if (ret)
 		goto err_stats;
+
+	ret = hk_pool_init();
+	if (ret)
+		goto err_charge;
 
 	ret = hk_shrinker_init();
 	if (ret)
@@ -139,6 +140,8 @@ err_shrinker:
 	hk_shrinker_exit();
 err_pool:
 	hk_pool_exit();
+err_charge:
+	hk_charge_exit();
 err_stats:
 	hk_stats_exit();
 	return ret;
@@ -154,6 +157,7 @@ static void __exit hk_exit(void)
 	hk_fork_exit();
 	hk_shrinker_exit();
 	hk_pool_exit();
+	hk_charge_exit();
 	hk_stats_exit();
 }
 

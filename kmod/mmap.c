@@ -24,7 +24,7 @@
  * writing by the caller; the new VMA is not yet visible to anyone else.
  * ->fault runs with the mmap lock (or the VMA) held for reading.
  */
-#include <linux/memcontrol.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/nodemask.h>
@@ -41,7 +41,6 @@
  */
 static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
 {
-	struct mem_cgroup *memcg, *old;
 	struct page *page;
 
 	/*
@@ -60,15 +59,16 @@ static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
 		return 0;
 	}
 
-	memcg = get_mem_cgroup_from_mm(vmf->vma->vm_mm);
-	old = set_active_memcg(memcg);
 	/* alloc_page_vma() applies the VMA's memory policy (mbind()). */
-	page = alloc_page_vma(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT,
-			      vmf->vma, vmf->address);
-	set_active_memcg(old);
-	mem_cgroup_put(memcg);
+	page = alloc_page_vma(GFP_HIGHUSER | __GFP_ZERO, vmf->vma,
+			      vmf->address);
 	if (!page)
 		return VM_FAULT_OOM;
+	/* Like an anonymous fault's charge, this may reclaim or OOM-kill. */
+	if (!hk_charge_pages(vmf->vma->vm_mm, page, 1, GFP_KERNEL)) {
+		put_page(page);
+		return VM_FAULT_OOM;
+	}
 
 	hk_stat_add(&hk_stats.fault_pages, 1);
 	/* Our reference becomes the PTE's (or is dropped after a COW copy). */
@@ -90,27 +90,6 @@ static const struct vm_operations_struct hk_vm_ops = {
 	.fault	= hk_vm_fault,
 	.mremap	= hk_vm_mremap,
 };
-
-/*
- * With memcg_strict set, tasks outside the root memory cgroup never get the
- * (uncharged) pool pages, so all their memory is charged to their cgroup.
- */
-static bool hk_may_use_pool(void)
-{
-#ifdef CONFIG_MEMCG
-	struct mem_cgroup *memcg;
-	bool root;
-
-	if (!READ_ONCE(hk_memcg_strict) || mem_cgroup_disabled())
-		return true;
-	memcg = get_mem_cgroup_from_mm(current->mm);
-	root = !memcg || !memcg->css.parent;
-	mem_cgroup_put(memcg);
-	return root;
-#else
-	return true;
-#endif
-}
 
 /* The node a block meant for @nid (or for NUMA_NO_NODE: anywhere) is local to. */
 static int hk_home_node(int nid)
@@ -159,26 +138,37 @@ static struct page *hk_take_block(const struct hk_placement *pl, int nid)
 	return block;
 }
 
-/* Map the zeroed block @block at @addr; its pages are then the PTEs'. */
-static int hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
-			   struct page *block, struct page **pages)
+/*
+ * Charge the zeroed block @block to the owner of @vma and map it at @addr;
+ * its pages are then the PTEs'.  Returns how many pages were mapped, fewer
+ * than the block's if the owner's memory cgroup is at its limit (the rest
+ * is freed and left to faults), or an error.
+ */
+static long hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
+			    struct page *block, struct page **pages)
 {
-	unsigned long num = HK_BLOCK_PAGES;
-	unsigned long i;
+	unsigned long charged, num, i;
 	int ret;
 
 	split_page(block, HK_BLOCK_ORDER);
-	for (i = 0; i < HK_BLOCK_PAGES; i++)
+	/*
+	 * No reclaim under the mmap lock: a cgroup at its limit reclaims (or
+	 * OOM-kills) when it faults in the rest, as with anonymous memory.
+	 */
+	charged = hk_charge_pages(vma->vm_mm, block, HK_BLOCK_PAGES,
+				  GFP_NOWAIT | __GFP_NOWARN);
+	for (i = 0; i < charged; i++)
 		pages[i] = block + i;
 
+	num = charged;
 	ret = vm_insert_pages(vma, addr, pages, &num);
 	if (!ret && num)
 		ret = -EFAULT;
 
 	/* Mapped pages are now held by their PTEs; the rest are freed. */
 	for (i = 0; i < HK_BLOCK_PAGES; i++)
-		put_page(pages[i]);
-	return ret;
+		put_page(block + i);
+	return ret ? ret : charged;
 }
 
 /*
@@ -194,10 +184,11 @@ static int hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
 static int hk_populate(struct vm_area_struct *vma)
 {
 	pgprot_t prot = vma->vm_page_prot;
-	bool use_pool = hk_may_use_pool();
 	struct hk_placement pl;
 	struct page **pages, *block;
 	unsigned long addr;
+	bool full = false;
+	long mapped;
 	int nid, ret = 0;
 
 	pages = kmalloc_array(HK_BLOCK_PAGES, sizeof(*pages), GFP_KERNEL);
@@ -214,17 +205,23 @@ static int hk_populate(struct vm_area_struct *vma)
 
 	for (addr = vma->vm_start; addr < vma->vm_end; addr += HK_BLOCK_SIZE) {
 		nid = hk_placement_node(&pl, vma, addr);
-		block = use_pool ? hk_take_block(&pl, nid) : NULL;
+		/* Once the owner's cgroup is full, leave the rest to faults. */
+		block = full ? NULL : hk_take_block(&pl, nid);
 		if (!block) {
 			hk_node_stat_add(hk_home_node(nid), HK_POOL_MISS_PAGES,
 					 HK_BLOCK_PAGES);
 			continue;
 		}
-		hk_node_stat_add(page_to_nid(block), HK_POOL_HANDOUT_PAGES,
-				 HK_BLOCK_PAGES);
-		ret = hk_insert_block(vma, addr, block, pages);
-		if (ret)
+		nid = page_to_nid(block);
+		mapped = hk_insert_block(vma, addr, block, pages);
+		if (mapped < 0) {
+			ret = mapped;
 			break;
+		}
+		full = mapped < HK_BLOCK_PAGES;
+		hk_node_stat_add(nid, HK_POOL_HANDOUT_PAGES, mapped);
+		hk_node_stat_add(nid, HK_POOL_MISS_PAGES,
+				 HK_BLOCK_PAGES - mapped);
 		cond_resched();
 	}
 

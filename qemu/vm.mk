@@ -18,7 +18,9 @@
 #   nt-zero     the pool zeroes pages itself (NT stores; init_on_alloc=0)
 #   alloc-zero  the page allocator zeroes them (init_on_alloc=1)
 #   numa        two NUMA nodes, one CPU each (init_on_alloc=1), where the
-#               per-node pool tests run
+#               per-node pool tests run; memory cgroups do not charge kernel
+#               memory (cgroup.memory=nokmem), so the memcg tests show that
+#               device pages are charged as user memory
 # alloc-zero boots also run real programs from the host's file system (the
 # host's / is shared read-only) on the kmod backing (tests/vm/host-programs.sh),
 # which takes some minutes more under TCG: their time limit is 1200 s, the
@@ -33,8 +35,8 @@ vm_modes = $(or $(VM_MODES),$(if $(findstring -rt-,$(1)),nt-zero,$(if \
 # Each boot as <release>/<mode>, also the folder of its logs in $(BUILD)/vm.
 VM_BOOTS = $(foreach k,$(VM_KERNELS),$(addprefix $(k)/,$(call vm_modes,$(k))))
 # Extra kernel command line for every boot, e.g. VM_APPEND="HK_TEST=chaos
-# HK_LOOPS=5" runs one test five times.  qemu/run-vm.sh also reads
-# VM_TIMEOUT, VM_SMP, VM_MEM and VM_DEBUG=1.
+# HK_LOOPS=5" runs one test five times (HK_TEST=a,b runs the tests a and
+# b).  qemu/run-vm.sh also reads VM_TIMEOUT, VM_SMP, VM_MEM and VM_DEBUG=1.
 VM_APPEND ?=
 # Directories merged into the VM's root (qemu/run-vm.sh -O); executables in
 # their tests/ run after the kselftests.  tests/tests.mk adds libhakmem's.
@@ -101,7 +103,7 @@ test-vm: $(foreach k,$(VM_KERNELS),$(call km_ko,$(k))) $(KM_KST_BIN)
 		case $$m in \
 		nt-zero) a=init_on_alloc=0 ;; \
 		alloc-zero) a="init_on_alloc=1 HK_HOST_PROGRAMS=1" t=1200 ;; \
-		numa) a=init_on_alloc=1 nodes=2 ;; \
+		numa) a="init_on_alloc=1 cgroup.memory=nokmem" nodes=2 ;; \
 		*) echo "test-vm: unknown mode $$m" >&2; exit 2 ;; \
 		esac; \
 		out=$(BUILD)/vm/$$b; \

@@ -3,8 +3,8 @@
  * kselftests for /dev/hakmem (kmod/hakmem.ko).
  *
  * Run as root inside the test VM (qemu/run-vm.sh); the tests that need root
- * or a cgroup v2 memory controller skip without them.  HK_TEST=<name> in
- * the environment runs only the test of that name.
+ * or a cgroup v2 memory controller skip without them.  HK_TEST=<name>[,...]
+ * in the environment runs only the tests of those names.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -177,11 +177,9 @@ FIXTURE(hakmem) {
 
 FIXTURE_SETUP(hakmem)
 {
-	const char *only = getenv("HK_TEST");
-
 	self->fd = -1;
-	if (only && *only && strcmp(only, _metadata->name))
-		SKIP_FROM_SETUP("HK_TEST=%s", only);
+	if (hk_test_left_out(_metadata->name))
+		SKIP_FROM_SETUP("HK_TEST=%s", getenv("HK_TEST"));
 	self->fd = hk_open();
 	if (self->fd < 0 && errno == ENOENT)
 		SKIP_FROM_SETUP(HAKMEM_DEVICE " does not exist (module not loaded)");
@@ -206,6 +204,7 @@ TEST_F(hakmem, info)
 	EXPECT_LE(info.pool_low_bytes, info.pool_high_bytes);
 	EXPECT_LE(info.pool_high_bytes, info.pool_max_bytes);
 	EXPECT_EQ(0, info.flags);
+	EXPECT_TRUE(info.features & HAKMEM_FEAT_MEMCG_CHARGE);
 	TH_LOG("pool low/high/max %llu/%llu/%llu MiB, features %#llx",
 	       (unsigned long long)info.pool_low_bytes >> 20,
 	       (unsigned long long)info.pool_high_bytes >> 20,
@@ -1040,18 +1039,71 @@ static const char *memcg_create(const char *cg)
 	return NULL;
 }
 
+/* Move @pid into the cgroup @cg. */
+static int memcg_enter(const char *cg, pid_t pid)
+{
+	char path[256], pidbuf[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	return write_file(path, pidbuf);
+}
+
+/* The value of @key in the cgroup @cg's file @file ("key value" lines). */
+static long long memcg_key(const char *cg, const char *file, const char *key)
+{
+	char path[256], line[256];
+	size_t n = strlen(key);
+	long long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ' ') {
+			val = atoll(line + n + 1);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+static long long memcg_current(const char *cg)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	return read_ll(path);
+}
+
+/* Whether memory cgroups charge kernel memory in this boot. */
+static bool memcg_kmem(void)
+{
+	char line[1024] = "";
+	FILE *f = fopen("/proc/cmdline", "re");
+
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+	}
+	return !strstr(line, "cgroup.memory=nokmem");
+}
+
 /*
- * With memcg_strict, a task in a child memory cgroup gets no pool pages, so
- * it is charged for every page of its region as it touches it, and
- * uncharged again at munmap.
+ * A task in a memory cgroup gets pool pages too, and they are charged to
+ * its cgroup as user memory (also under cgroup.memory=nokmem) when they are
+ * mapped, before they are touched; munmap uncharges them.  They are on the
+ * unevictable list, not counted as kernel memory or as page cache.
  */
-TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
+TEST_F_TIMEOUT(hakmem, memcg_charges_pool_pages, 60)
 {
 	const char *cg = "/sys/fs/cgroup/hakmem-test", *why;
-	char path[256], pidbuf[32];
-	size_t len = 16 * SZ_2M;
+	const size_t len = 8 * SZ_2M;
 	struct hakmem_stats a, b;
-	long long before, mapped, after;
+	long long before, mapped, after, unevictable, kernel, handed;
 	int ready[2], go[2];
 	char c = 0;
 	pid_t pid;
@@ -1059,7 +1111,97 @@ TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
 	why = memcg_create(cg);
 	if (why)
 		SKIP(return, "%s: %s", cg, why);
-	ASSERT_EQ(0, write_file(PARAM_DIR "memcg_strict", "1"));
+	stay_here();
+	ASSERT_EQ(0, wait_pool(self->fd, len / PAGE, 30000))
+		TH_LOG("the pool did not fill");
+
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *p;
+
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		p = hk_map(self->fd, len);
+		if (p == MAP_FAILED)
+			_exit(2);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		munmap(p, len);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	ASSERT_EQ(0, memcg_enter(cg, pid));
+
+	before = memcg_current(cg);
+	unevictable = memcg_key(cg, "memory.stat", "unevictable");
+	kernel = memcg_key(cg, "memory.stat", "kernel");
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	mapped = memcg_current(cg);
+	unevictable = memcg_key(cg, "memory.stat", "unevictable") - unevictable;
+	if (kernel >= 0)
+		kernel = memcg_key(cg, "memory.stat", "kernel") - kernel;
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	after = memcg_current(cg);
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	EXPECT_EQ(0, child_status(pid));
+	rmdir(cg);
+
+	handed = (b.pool_handout_pages - a.pool_handout_pages) * PAGE;
+	TH_LOG("kmem accounting %s; %lld kB from the pool; memory.current: before %lld, mapped %lld, after %lld; unevictable +%lld, kernel +%lld",
+	       memcg_kmem() ? "on" : "off (nokmem)", handed >> 10,
+	       before, mapped, after, unevictable, kernel);
+	EXPECT_LE((long long)len / 2, handed);
+	EXPECT_LE(before + handed, mapped);
+	EXPECT_LE(handed * 3 / 4, unevictable);
+	EXPECT_GT((long long)len / 4, kernel);
+	EXPECT_GE(before + (long long)len / 4, after);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
+/*
+ * A task never holds more device memory than its cgroup's memory.max.  With
+ * more in the pool than the limit, a child in a 64 MiB cgroup maps and
+ * touches 8 MiB regions (reporting each one it has touched) until the
+ * cgroup's OOM killer ends it, as it would with anonymous memory.
+ */
+TEST_F_TIMEOUT(hakmem, memcg_limit_holds, 180)
+{
+	const char *cg = "/sys/fs/cgroup/hakmem-limit", *why;
+	const size_t limit = 64 << 20, chunk = 4 * SZ_2M, total = 256 << 20;
+	long long old_high, handed, got = 0, peak, kills;
+	struct hakmem_stats a, b;
+	char path[256], buf[32];
+	int ready[2], go[2], status;
+	size_t done;
+	char c = 0;
+	pid_t pid;
+
+	why = memcg_create(cg);
+	if (why)
+		SKIP(return, "%s: %s", cg, why);
+	snprintf(path, sizeof(path), "%s/memory.max", cg);
+	ASSERT_EQ(0, write_file(path, "64M"));
+	snprintf(path, sizeof(path), "%s/memory.swap.max", cg);
+	write_file(path, "0");
+
+	/* Fill the pool beyond the limit, so that the charge must stop it. */
+	stay_here();
+	old_high = read_ll(PARAM_DIR "pool_high_mb");
+	ASSERT_EQ(0, write_file(PARAM_DIR "pool_high_mb", "96"));
+	if (wait_pool(self->fd, (limit + 16 * SZ_2M) / PAGE, 60000))
+		TH_LOG("the pool holds only %lld kB",
+		       pool_pages_here(self->fd, 0) * (long long)(PAGE >> 10));
 
 	ASSERT_EQ(0, pipe(ready));
 	ASSERT_EQ(0, pipe(go));
@@ -1069,55 +1211,53 @@ TEST_F_TIMEOUT(hakmem, memcg_charge, 60)
 		size_t i;
 		char *p;
 
+		close(ready[0]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(1);
-		p = hk_map(self->fd, len);
-		if (p == MAP_FAILED)
-			_exit(2);
-		for (i = 0; i < len; i += PAGE)
-			p[i] = 1;
-		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(1);
-		munmap(p, len);
-		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(1);
+		for (done = 0; done < total; done += chunk) {
+			p = hk_map(self->fd, chunk);
+			if (p == MAP_FAILED)
+				_exit(2);
+			for (i = 0; i < chunk; i += PAGE)
+				p[i] = 1;
+			if (write(ready[1], &done, sizeof(done)) != sizeof(done))
+				_exit(1);
+		}
 		_exit(0);
 	}
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
-	ASSERT_EQ(0, write_file(path, pidbuf));
-	snprintf(path, sizeof(path), "%s/memory.current", cg);
-
-	before = read_ll(path);
+	close(ready[1]);
+	ASSERT_EQ(0, memcg_enter(cg, pid));
 	ASSERT_EQ(0, get_stats(self->fd, &a));
 	ASSERT_EQ(1, write(go[1], &c, 1));
-	ASSERT_EQ(1, read(ready[0], &c, 1));
-	mapped = read_ll(path);
+	while (read(ready[0], &done, sizeof(done)) == sizeof(done))
+		got = done + chunk;
+	status = child_status(pid);
 	ASSERT_EQ(0, get_stats(self->fd, &b));
-	ASSERT_EQ(1, write(go[1], &c, 1));
-	ASSERT_EQ(1, read(ready[0], &c, 1));
-	after = read_ll(path);
-	ASSERT_EQ(1, write(go[1], &c, 1));
-	EXPECT_EQ(0, child_status(pid));
 
-	write_file(PARAM_DIR "memcg_strict", "0");
+	snprintf(buf, sizeof(buf), "%lld", old_high);
+	write_file(PARAM_DIR "pool_high_mb", buf);
+	snprintf(path, sizeof(path), "%s/memory.peak", cg);
+	peak = read_ll(path);
+	kills = memcg_key(cg, "memory.events", "oom_kill");
 	rmdir(cg);
-	TH_LOG("memory.current: before %lld, mapped %lld, after %lld",
-	       before, mapped, after);
-	EXPECT_LE(before + (long long)len, mapped);
-	EXPECT_GE(before + (long long)len / 4, after);
-	EXPECT_EQ(a.pool_handout_pages, b.pool_handout_pages);
-	EXPECT_EQ(a.sync_fill_pages + len / PAGE, b.sync_fill_pages);
+
+	handed = (b.pool_handout_pages - a.pool_handout_pages) * PAGE;
+	TH_LOG("kmem accounting %s; the child touched %lld MiB (%lld MiB of it from the pool) and ended with status %d; memory.peak %lld MiB, %lld OOM kills",
+	       memcg_kmem() ? "on" : "off (nokmem)", got >> 20, handed >> 20,
+	       status, peak >> 20, kills);
+	EXPECT_GE((long long)limit, got);
+	EXPECT_EQ(128 + SIGKILL, status);
+	EXPECT_LE(1, kills);
+	EXPECT_LT(0, handed);
 	close(ready[0]);
-	close(ready[1]);
 	close(go[0]);
 	close(go[1]);
 }
 
 /*
- * /dev/hakmem is not for every user (pool pages escape memory cgroup
- * limits): another user gets EACCES, a member of the device's group gets
- * zeroed memory.
+ * /dev/hakmem is not for every user (its pages cannot be swapped out, and
+ * RLIMIT_MEMLOCK does not limit them): another user gets EACCES, a member
+ * of the device's group gets zeroed memory.
  */
 TEST_F(hakmem, unprivileged_user)
 {
@@ -1588,9 +1728,9 @@ TEST_F_TIMEOUT(hakmem, fault_charges_owner, 60)
 {
 	const char *cg = "/sys/fs/cgroup/hakmem-owner", *why;
 	const size_t len = 16 * SZ_2M;
-	char path[256], pidbuf[32], c = 0;
 	long long before, after;
 	struct iovec local, remote;
+	char c = 0;
 	int ready[2], done[2];
 	char *p, *buf;
 	pid_t pid;
@@ -1615,20 +1755,17 @@ TEST_F_TIMEOUT(hakmem, fault_charges_owner, 60)
 			_exit(1);
 		_exit(0);
 	}
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
-	ASSERT_EQ(0, write_file(path, pidbuf));
+	ASSERT_EQ(0, memcg_enter(cg, pid));
 	ASSERT_EQ(1, write(done[1], &c, 1));
 	ASSERT_EQ(sizeof(p), read(ready[0], &p, sizeof(p)));
 
-	snprintf(path, sizeof(path), "%s/memory.current", cg);
-	before = read_ll(path);
+	before = memcg_current(cg);
 	local.iov_base = buf;
 	local.iov_len = len;
 	remote.iov_base = p;
 	remote.iov_len = len;
 	EXPECT_EQ((ssize_t)len, process_vm_readv(pid, &local, 1, &remote, 1, 0));
-	after = read_ll(path);
+	after = memcg_current(cg);
 	ASSERT_EQ(1, write(done[1], &c, 1));
 	EXPECT_EQ(0, child_status(pid));
 	rmdir(cg);

@@ -40,7 +40,9 @@
 /* hakmem_info.features */
 #define HAKMEM_FEAT_NT_ZERO	(1ULL << 0) /* idle zeroing uses NT stores */
 #define HAKMEM_FEAT_INIT_ON_ALLOC (1ULL << 1) /* page allocator zeroes */
-#define HAKMEM_FEAT_MEMCG_STRICT (1ULL << 2) /* non-root memcg bypasses pool */
+/* Bit 2 (memcg_strict) is retired: never set, not to be reused. */
+/* Every page is charged to the mapping task's memory cgroup as user memory. */
+#define HAKMEM_FEAT_MEMCG_CHARGE (1ULL << 3)
 
 struct hakmem_info {
 	__u32 flags;		/* in: must be 0 */
