@@ -46,14 +46,16 @@ static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
 	/*
 	 * A write fault in a private mapping is a COW fault: core mm has
 	 * allocated vmf->cow_page (an anonymous page, charged to the owner)
-	 * and copies the page returned here into it.  Zero the COW page and
-	 * return it as its own source, so that no page is allocated and
-	 * zeroed only to be copied and freed; copying a page onto itself
-	 * changes nothing.  Core mm locks, unlocks and puts vmf->page: the
-	 * extra reference is that one.
+	 * and copies the page returned here into it.  Zero the COW page,
+	 * unless the page allocator did (init_on_alloc), and return it as
+	 * its own source, so that no page is allocated and zeroed only to be
+	 * copied and freed; copying a page onto itself changes nothing.  Core
+	 * mm locks, unlocks and puts vmf->page: the extra reference is that
+	 * one.
 	 */
 	if (vmf->cow_page) {
-		clear_user_highpage(vmf->cow_page, vmf->address);
+		if (!want_init_on_alloc(GFP_HIGHUSER_MOVABLE))
+			clear_user_highpage(vmf->cow_page, vmf->address);
 		get_page(vmf->cow_page);
 		vmf->page = vmf->cow_page;
 		return 0;
