@@ -392,6 +392,47 @@ TEST_F_TIMEOUT(numa, mbind_faults, 120)
 }
 
 /*
+ * Pool pages sit on the unevictable LRU list with no rmap that finds their
+ * PTEs (kmod/charge.c), so migration can isolate them but never move them:
+ * move_pages() and mbind(MPOL_MF_MOVE) to the other node must fail page by
+ * page and leave the data where it is.
+ */
+TEST_F_TIMEOUT(numa, migration_keeps_data, 120)
+{
+	int status[BLOCK_PAGES], nodes[BLOCK_PAGES];
+	void *pages[BLOCK_PAGES];
+	unsigned long mask;
+	int from, to;
+	size_t i;
+	char *p;
+
+	p = hk_map(self->fd, SZ_2M);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x3c, SZ_2M);
+	ASSERT_EQ(0, page_nodes(p, SZ_2M, status));
+	from = status[0];
+	ASSERT_LE(0, from);
+	to = from == self->nodes[0] ? self->nodes[1] : self->nodes[0];
+	for (i = 0; i < BLOCK_PAGES; i++) {
+		pages[i] = p + i * PAGE;
+		nodes[i] = to;
+	}
+	syscall(SYS_move_pages, 0, BLOCK_PAGES, pages, nodes, status,
+		MPOL_MF_MOVE);
+	mask = 1UL << to;
+	syscall(SYS_mbind, p, SZ_2M, MPOL_BIND, &mask, MASK_BITS,
+		MPOL_MF_MOVE);
+	for (i = 0; i < SZ_2M; i += PAGE)
+		ASSERT_EQ(0x3c, p[i]) TH_LOG("page %zu changed", i / PAGE);
+	EXPECT_EQ(-1, first_off_node(p, SZ_2M, from, &to))
+		TH_LOG("a page moved to node %d", to);
+	memset(p, 0x4d, SZ_2M);
+	for (i = 0; i < SZ_2M; i += PAGE)
+		ASSERT_EQ(0x4d, p[i]);
+	munmap(p, SZ_2M);
+}
+
+/*
  * MPOL_INTERLEAVE spreads whole blocks over the nodes; with the pools
  * full, block n comes from the (n mod 2)-th node, as the page allocator
  * interleaves a VMA.

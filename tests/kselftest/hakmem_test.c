@@ -564,6 +564,30 @@ TEST_F(hakmem, madv_dontneed_refaults_zero)
  * allocates for the copy: the module allocates and zeroes no page of its
  * own just to have it copied.
  */
+/*
+ * MADV_COLD, MADV_PAGEOUT and compaction isolate LRU pages to reclaim or
+ * move them.  Device pages are on the unevictable list with no rmap that
+ * finds their PTEs (kmod/charge.c), so they can be neither swapped nor
+ * moved: the data stays.
+ */
+TEST_F(hakmem, reclaim_and_compaction_keep_data)
+{
+	size_t i;
+	char *p;
+
+	p = hk_map(self->fd, SZ_2M);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x2b, SZ_2M);
+	/* Failures (EINVAL, EACCES for a user) are fine: the data is the test. */
+	madvise(p, SZ_2M, MADV_COLD);
+	madvise(p, SZ_2M, MADV_PAGEOUT);
+	write_file("/proc/sys/vm/compact_memory", "1");
+	for (i = 0; i < SZ_2M; i += PAGE)
+		ASSERT_EQ(-1, first_not(p + i, PAGE, 0x2b))
+			TH_LOG("page %zu changed", i / PAGE);
+	munmap(p, SZ_2M);
+}
+
 TEST_F(hakmem, write_fault_allocates_nothing)
 {
 	struct hakmem_stats a, b;
