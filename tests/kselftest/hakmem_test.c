@@ -1073,25 +1073,35 @@ static int memcg_enter(const char *cg, pid_t pid)
 	return write_file(path, pidbuf);
 }
 
-/* The value of @key in the cgroup @cg's file @file ("key value" lines). */
-static long long memcg_key(const char *cg, const char *file, const char *key)
+/*
+ * The number after "@key@sep" at the start of a line of @path: "Key: N kB"
+ * in /proc files, "key N" in cgroup files; -1 if there is none.
+ */
+static long long key_value(const char *path, const char *key, char sep)
 {
-	char path[256], line[256];
+	char line[256];
 	size_t n = strlen(key);
 	long long val = -1;
-	FILE *f;
+	FILE *f = fopen(path, "re");
 
-	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	f = fopen(path, "re");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ' ') {
+		if (!strncmp(line, key, n) && line[n] == sep) {
 			val = atoll(line + n + 1);
 			break;
 		}
 	fclose(f);
 	return val;
+}
+
+/* The value of @key in the cgroup @cg's file @file. */
+static long long memcg_key(const char *cg, const char *file, const char *key)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return key_value(path, key, ' ');
 }
 
 static long long memcg_current(const char *cg)
@@ -1388,20 +1398,7 @@ TEST_F_TIMEOUT(hakmem, o_direct_block_device, 60)
 /* A "Key:  N kB" line of /proc/meminfo, /proc/self/status, smaps_rollup. */
 static long long proc_kb(const char *path, const char *key)
 {
-	char line[256];
-	size_t n = strlen(key);
-	long long val = -1;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':') {
-			val = atoll(line + n + 1);
-			break;
-		}
-	fclose(f);
-	return val;
+	return key_value(path, key, ':');
 }
 
 static long long meminfo_kb(const char *key)
