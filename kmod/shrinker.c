@@ -5,8 +5,9 @@
  * The shrinker is NUMA-aware: reclaim on a node shrinks that node's pool
  * only (and pauses only its refill), and leaves the others alone.
  *
- * The shrinker is not memcg-aware: pool blocks are not charged to any memory
- * cgroup, so only global reclaim (and drop_caches) shrinks the pool.
+ * The shrinker is not memcg-aware: pool blocks are charged to a memory
+ * cgroup only when they are handed out, so only global reclaim (and
+ * drop_caches) shrinks the pool.
  *
  * The shrinker does not wake the refill thread: refills are demand driven
  * (an mmap that leaves a pool below its low watermark), so after pressure
