@@ -9,9 +9,12 @@
  * mmap/munmap and, above all, without faulting and zeroing every page
  * again.  Its byte budget follows the working set: half the bytes of large
  * blocks in use, at least 64 MiB.  A request takes the smallest cached
- * mapping that fits and splits off what is 2 MiB or more too long as a
- * cache entry of its own; if none fits, it grows the largest with mremap()
- * (only the extra pages are new).  Entries unused for HAKMEM_DECAY_MS are
+ * mapping that fits: whole if it is at most twice as long as needed, else
+ * cut to size, with the rest a cache entry of its own; if none fits, it
+ * grows the largest with mremap() (only the extra pages are new).  Taking
+ * a mapping whole keeps its pages together for the next large request:
+ * cut for every smaller one, mappings soon became too short for any large
+ * one, and each then faulted in what its growth added.  Entries unused for HAKMEM_DECAY_MS are
  * unmapped.  realloc() grows with mremap(), in place when the address
  * space after the mapping is free, else by moving the pages (no copy) to a
  * fresh 2 MiB-aligned range.
@@ -148,15 +151,16 @@ static hk_large_t *cache_remove_locked(unsigned int i)
 }
 
 /*
- * Cut what lies 2 MiB or more past @map_size off @h, into the cache; the
- * caller has just taken @h out, so a slot is free.
+ * If @h is more than twice @map_size long, cut what lies past @map_size
+ * (rounded up to 2 MiB) off @h, into the cache; the caller has just taken
+ * @h out, so a slot is free.
  */
 static void cache_split_locked(hk_large_t *h, size_t map_size)
 {
 	size_t keep = hk_align_up(map_size, HK_SS_SIZE);
 	hk_large_t *tail;
 
-	if (h->map_size <= keep)
+	if (h->map_size <= 2 * keep)
 		return;
 	tail = (hk_large_t *)((uint8_t *)h + keep);
 	tail->map_size = h->map_size - keep;
