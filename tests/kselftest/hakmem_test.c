@@ -70,6 +70,15 @@ static long first_not(const void *p, size_t len, unsigned char c)
 	return -1;
 }
 
+/* Close both ends of the two pipes a test and its child take turns on. */
+static void close_pipes(int a[2], int b[2])
+{
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+}
+
 static int get_stats(int fd, struct hakmem_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -452,10 +461,7 @@ TEST_F(hakmem, fork_cow_parent_writes)
 	EXPECT_EQ(0, child_status(pid));
 	EXPECT_EQ(-1, first_not(p, len, 0x33));
 	munmap(p, len);
-	close(go[0]);
-	close(go[1]);
-	close(done[0]);
-	close(done[1]);
+	close_pipes(go, done);
 }
 
 /* Access by other processes goes through GUP on our pages. */
@@ -502,10 +508,7 @@ TEST_F(hakmem, process_vm_readv)
 	EXPECT_EQ(0, child_status(pid));
 	free(buf);
 	munmap(p, len);
-	close(go[0]);
-	close(go[1]);
-	close(ready[0]);
-	close(ready[1]);
+	close_pipes(go, ready);
 }
 
 TEST_F(hakmem, proc_self_mem)
@@ -1197,10 +1200,7 @@ TEST_F_TIMEOUT(hakmem, memcg_charges_pool_pages, 60)
 	EXPECT_LE(handed * 3 / 4, unevictable);
 	EXPECT_GT((long long)len / 4, kernel);
 	EXPECT_GE(before + (long long)len / 4, after);
-	close(ready[0]);
-	close(ready[1]);
-	close(go[0]);
-	close(go[1]);
+	close_pipes(ready, go);
 }
 
 /*
@@ -1795,10 +1795,7 @@ TEST_F_TIMEOUT(hakmem, fault_charges_owner, 60)
 	TH_LOG("owner's memory.current: %lld before, %lld after the reads",
 	       before, after);
 	EXPECT_LE(before + (long long)len, after);
-	close(ready[0]);
-	close(ready[1]);
-	close(done[0]);
-	close(done[1]);
+	close_pipes(ready, done);
 }
 
 /*
@@ -1892,10 +1889,7 @@ TEST_F_TIMEOUT(hakmem, oom_score_counts_device_pages, 60)
 	ASSERT_EQ(2, write(done[1], "xx", 2));
 	EXPECT_EQ(0, child_status(hog));
 	EXPECT_EQ(0, child_status(anon));
-	close(ready[0]);
-	close(ready[1]);
-	close(done[0]);
-	close(done[1]);
+	close_pipes(ready, done);
 
 	TH_LOG("oom_score: 256 MiB hakmem %lld, 128 MiB anonymous %lld",
 	       score_hog, score_anon);
@@ -2068,10 +2062,7 @@ TEST_F_TIMEOUT(hakmem, big_mmap_does_not_stall_siblings, 180)
 		       first_not(p + off + 32 * PAGE, PAGE, 0x33) != -1;
 	EXPECT_EQ(0, bad) TH_LOG("pages changed by the other process");
 	munmap(p, len);
-	close(go[0]);
-	close(go[1]);
-	close(done[0]);
-	close(done[1]);
+	close_pipes(go, done);
 }
 
 TEST_HARNESS_MAIN
