@@ -14,10 +14,10 @@
  * grows the largest with mremap() (only the extra pages are new).  Taking
  * a mapping whole keeps its pages together for the next large request:
  * cut for every smaller one, mappings soon became too short for any large
- * one, and each then faulted in what its growth added.  Entries unused for HAKMEM_DECAY_MS are
- * unmapped.  realloc() grows with mremap(), in place when the address
- * space after the mapping is free, else by moving the pages (no copy) to a
- * fresh 2 MiB-aligned range.
+ * one, and each then faulted in what its growth added.  Entries unused for
+ * HAKMEM_DECAY_MS are unmapped.  realloc() grows with mremap(), in place
+ * when the address space after the mapping is free, else by moving the
+ * pages (no copy) to a fresh 2 MiB-aligned range.
  */
 #define _GNU_SOURCE
 #include <errno.h>
