@@ -10,7 +10,8 @@
  *  - A slab that runs dry leaves its queue and is flagged FULL; the next
  *    free into it (an out-of-line free, because of the flag) puts it back.
  *  - A slab whose last block comes home is retired to its SuperSlab, unless
- *    it is the current slab of its class (it would be needed right away).
+ *    it is the current slab of its class (it would be needed right away);
+ *    that one is retired by the owner's next decay pass if still empty.
  *  - Blocks freed by other threads arrive on heap->remote, a lock-free
  *    stack; the owner drains it when a class runs dry, so remote frees are
  *    reused without the owner ever taking a lock.
@@ -143,7 +144,12 @@ static bool retire_empty_current_slabs(hk_heap_t *heap)
 	return any;
 }
 
-/* The owner's decay pass, at most twice per HAKMEM_DECAY_MS. */
+/*
+ * The owner's decay pass, at most twice per HAKMEM_DECAY_MS.  It retires
+ * the current slabs that have emptied: a block that grew through the mid
+ * sizes (an interpreter's stack) leaves each size's slab empty behind it,
+ * and their pages are worth more to the next slab of any class.
+ */
 static void maybe_decay(hk_heap_t *heap)
 {
 	uint64_t now = hk_clock_ms();
@@ -151,6 +157,7 @@ static void maybe_decay(hk_heap_t *heap)
 	if (now - heap->last_decay < hk_options.decay_ms / 2)
 		return;
 	heap->last_decay = now;
+	retire_empty_current_slabs(heap);
 	hk_superslab_decay(heap, now, false);
 }
 
