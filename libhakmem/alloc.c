@@ -7,9 +7,8 @@
  *
  *   malloc (<= 4 KiB): TLS heap -> direct[(size + 15) / 16] -> slab->free,
  *                      a block of the slab? -> pop, count, clear the free tag.
- *   free:              chunk map says "SuperSlab" -> header by masking ->
- *                      owned by this thread, a block of the slab, not free
- *                      -> push, count.
+ *   free:              TLS heap -> owned[] says "my SuperSlab" -> header by
+ *                      masking -> a block of the slab, not free -> push, count.
  *
  * "A block of the slab" (hk_slab_holds) is one multiplication: it rejects
  * interior pointers, blocks never handed out, the SuperSlab header, and
@@ -60,41 +59,61 @@ static HK_COLD void hk_free_emptied(hk_slab_t *slab)
 	hk_purge_poll();
 }
 
+/*
+ * Push @p onto its slab in @ss, a SuperSlab of the calling thread's @heap,
+ * if it is a block handed out there; false leaves it to hk_heap_free(),
+ * which says what it is (a tag match is a double free).
+ */
+static inline bool hk_free_local(hk_heap_t *heap, hk_superslab_t *ss, void *p)
+{
+	hk_slab_t *slab = hk_slab_of(ss, p);
+	hk_block_t *b = p;
+	uintptr_t tag = hk_block_tag(b);
+
+	if (unlikely(!hk_slab_holds(slab, b) || b->tag == tag))
+		return false;
+	b->link = hk_link(b, slab->free);
+	b->tag = tag;
+	slab->free = b;
+	/* An emptied current slab stays: malloc/free of one block in a loop. */
+	if (unlikely(--slab->used == 0) && slab != heap->current[slab->cls])
+		hk_free_emptied(slab);
+	return true;
+}
+
 static HK_COLD void hk_free_slow(void *p)
 {
 	unsigned int kind = hk_chunk_kind(p);
 
-	if (kind == HK_CHUNK_SUPERSLAB)
+	if (kind == HK_CHUNK_SUPERSLAB) {
+		hk_heap_t *heap = hk_heap_self();
+		hk_superslab_t *ss = hk_superslab_of(p);
+		unsigned int slot = hk_owned_slot(p);
+
+		/* This thread's, but another of its SuperSlabs has the slot: take it back. */
+		if (atomic_load_explicit(&ss->heap, memory_order_relaxed) == heap &&
+		    heap->owned[slot] != hk_ss_last(p)) {
+			heap->owned[slot] = hk_ss_last(p);
+			if (hk_free_local(heap, ss, p))
+				return;
+		}
 		hk_heap_free(p);
-	else if (kind >= HK_CHUNK_LARGE)
+	} else if (kind >= HK_CHUNK_LARGE) {
 		hk_large_free(p, kind);
-	else if (p)
+	} else if (p) {
 		hk_fatal("free(): invalid pointer (not allocated by hakmem)", p);
+	}
 	hk_purge_poll();
 }
 
 static inline void hk_free(void *p)
 {
-	if (likely(hk_is_superslab(p))) {
-		hk_superslab_t *ss = hk_superslab_of(p);
-		hk_heap_t *owner = atomic_load_explicit(&ss->heap, memory_order_relaxed);
-		hk_slab_t *slab = hk_slab_of(ss, p);
-		hk_block_t *b = p;
-		uintptr_t tag = hk_block_tag(b);
+	hk_heap_t *heap = hk_heap_self();
+	uintptr_t last = hk_ss_last(p);
 
-		/* A tag match means a double free: the slow path reports it. */
-		if (likely(owner == hk_heap_self() &&
-			   hk_slab_holds(slab, b) && b->tag != tag)) {
-			b->link = hk_link(b, slab->free);
-			b->tag = tag;
-			slab->free = b;
-			/* An emptied current slab stays: malloc/free of one block in a loop. */
-			if (likely(--slab->used != 0) || slab == owner->current[slab->cls])
-				return;
-			hk_free_emptied(slab);
-			return;
-		}
-	}
+	if (likely(heap->owned[hk_owned_slot(p)] == last) &&
+	    likely(hk_free_local(heap, (hk_superslab_t *)(last - (HK_SS_SIZE - 1)), p)))
+		return;
 	hk_free_slow(p);
 }
 

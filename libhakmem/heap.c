@@ -211,7 +211,7 @@ static hk_slab_t *remote_block_slab(hk_heap_t *heap, hk_block_t *b)
 {
 	hk_superslab_t *ss = hk_superslab_of(b);
 
-	if (hk_is_superslab(b) && atomic_load_explicit(&ss->heap, memory_order_relaxed) == heap) {
+	if (hk_chunk_kind(b) == HK_CHUNK_SUPERSLAB && atomic_load_explicit(&ss->heap, memory_order_relaxed) == heap) {
 		hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, b));
 
 		if (slab_has_block(slab, b))

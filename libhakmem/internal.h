@@ -11,9 +11,11 @@
  * block push it onto the owner heap's remote list, which the owner drains.
  *
  * free() finds everything by masking the pointer: SuperSlab = ptr & ~(2 MiB-1),
- * slab descriptor = header->slabs[(ptr - SuperSlab) >> 16].  A flat
- * chunk map says which 2 MiB chunks are hakmem's, so a foreign pointer is
- * reported instead of dereferenced.
+ * slab descriptor = header->slabs[(ptr - SuperSlab) >> 16].  Before it
+ * reads the header, the fast path asks the thread's heap whether that is
+ * one of its SuperSlabs, the slow path a flat chunk map of which 2 MiB
+ * chunks are hakmem's, so a foreign pointer is reported instead of
+ * dereferenced.
  */
 #ifndef HAKMEM_INTERNAL_H
 #define HAKMEM_INTERNAL_H
@@ -192,18 +194,6 @@ static inline unsigned int hk_chunk_kind(const void *p)
 	return __atomic_load_n(&hk_chunk_map[chunk], __ATOMIC_RELAXED);
 }
 
-/*
- * free()'s question, with a plain load that the compiler folds into the
- * compare (an atomic load is a separate instruction): a byte cannot tear,
- * and the chunk of a live block cannot change under its free().
- */
-static inline bool hk_is_superslab(const void *p)
-{
-	uintptr_t chunk = (uintptr_t)p >> HK_SS_SHIFT;
-
-	return likely(chunk < HK_CHUNKS) && hk_chunk_map[chunk] == HK_CHUNK_SUPERSLAB;
-}
-
 HK_HIDDEN bool hk_chunk_map_set(const void *chunk, unsigned int kind);
 
 /* ------------------------------------------------------------------ */
@@ -222,9 +212,33 @@ struct hk_heap_stats {
 	uint64_t superslabs_released;
 };
 
+/*
+ * A heap's own SuperSlabs, direct-mapped by address: slot hk_owned_slot(ss)
+ * holds hk_ss_last(ss) if the heap owns ss, else another of its SuperSlabs
+ * or 0 (which no pointer's last byte address equals).  free()'s fast path
+ * asks this one load instead of the chunk map and the owner field: a hit
+ * is a SuperSlab of the calling thread, so dereferencing it is safe.  256
+ * slots cover 512 MiB of SuperSlabs; the rare SuperSlab that loses its slot
+ * to another one is freed into by the slow path, which puts it back.
+ */
+#define HK_OWNED_SLOTS		256
+
+static inline unsigned int hk_owned_slot(const void *p)
+{
+	return (unsigned int)((uintptr_t)p >> HK_SS_SHIFT) % HK_OWNED_SLOTS;
+}
+
+/* The last byte address of @p's SuperSlab (a 2 MiB chunk): never 0. */
+static inline uintptr_t hk_ss_last(const void *p)
+{
+	return (uintptr_t)p | (HK_SS_SIZE - 1);
+}
+
 struct hk_heap {
 	/* malloc fast path: current slab of each size up to HK_DIRECT_MAX, by hk_direct_slot(). */
 	hk_slab_t *direct[HK_DIRECT_SLOTS];
+	/* free fast path; changed by the owner (or, while pooled, a holder of hk_heaps_lock). */
+	uintptr_t owned[HK_OWNED_SLOTS];
 	/* Current slab of each class: the head of its queue, or hk_slab_empty. */
 	hk_slab_t *current[HK_CLASSES];
 	struct hk_slab_queue queues[HK_CLASSES];

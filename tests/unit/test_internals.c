@@ -69,14 +69,12 @@ static void test_chunk_map(void)
 	CHECK(hk_chunk_map_set(a, HK_CHUNK_SUPERSLAB), "set");
 	CHECK(hk_chunk_kind(a) == HK_CHUNK_SUPERSLAB, "kind");
 	CHECK(hk_chunk_kind((uint8_t *)a + HK_SS_SIZE - 1) == HK_CHUNK_SUPERSLAB, "last byte");
-	CHECK(hk_is_superslab((uint8_t *)a + 12345), "bit");
+	CHECK(hk_chunk_kind((uint8_t *)a + 12345) == HK_CHUNK_SUPERSLAB, "inside");
 	CHECK(hk_chunk_kind(b) == HK_CHUNK_NONE, "neighbour untouched");
-	CHECK(!hk_is_superslab(b), "neighbour bit");
 	CHECK(hk_chunk_map_set(b, HK_CHUNK_LARGE + 3), "set large");
 	CHECK(hk_chunk_kind(b) == HK_CHUNK_LARGE + 3, "large kind");
-	CHECK(!hk_is_superslab(b), "large is no SuperSlab");
 	CHECK(hk_chunk_map_set(a, HK_CHUNK_NONE) && hk_chunk_map_set(b, HK_CHUNK_NONE), "clear");
-	CHECK(hk_chunk_kind(a) == HK_CHUNK_NONE && !hk_is_superslab(a), "cleared");
+	CHECK(hk_chunk_kind(a) == HK_CHUNK_NONE, "cleared");
 
 	CHECK(!hk_chunk_map_set((void *)((uintptr_t)1 << 47), HK_CHUNK_SUPERSLAB), "beyond 47 bits");
 	CHECK(hk_chunk_kind((void *)UINTPTR_MAX) == HK_CHUNK_NONE, "top of address space");
@@ -97,7 +95,8 @@ static void test_superslab_lookup(void)
 		blocks[cls] = p;
 		CHECK(p && ((uintptr_t)p % HK_ALIGN) == 0, "class %u pointer %p", cls, (void *)p);
 		CHECK(((uintptr_t)ss % HK_SS_SIZE) == 0, "SuperSlab alignment");
-		CHECK(hk_is_superslab(p) && hk_chunk_kind(p) == HK_CHUNK_SUPERSLAB, "class %u mapped", cls);
+		CHECK(hk_chunk_kind(p) == HK_CHUNK_SUPERSLAB, "class %u mapped", cls);
+		CHECK(hk_heap_self()->owned[hk_owned_slot(p)] == hk_ss_last(p), "class %u owned slot", cls);
 		CHECK(atomic_load(&ss->heap) == hk_heap_self(), "owner");
 		CHECK(slab->cls == cls && slab->block_size == size, "class %u slab has %u/%u",
 		      cls, slab->cls, slab->block_size);
@@ -163,7 +162,6 @@ static void test_large(void)
 	uint8_t *p = hakmem_malloc(size), *q;
 
 	CHECK(p && hk_chunk_kind(p) == HK_CHUNK_LARGE, "large kind %u", hk_chunk_kind(p));
-	CHECK(!hk_is_superslab(p), "large is no SuperSlab");
 	CHECK(hakmem_usable_size(p) >= size, "usable");
 	memset(p, 0xab, size);
 	q = hakmem_realloc(p, 4 * size);
@@ -224,6 +222,42 @@ static void test_remote_free(void)
 	CHECK(atomic_load(&heap->remote) == NULL, "remote list drained");
 }
 
+/* Every slot of @heap's owned table is empty or names a SuperSlab @heap owns. */
+static void check_owned_slots(hk_heap_t *heap)
+{
+	for (unsigned int slot = 0; slot < HK_OWNED_SLOTS; slot++) {
+		uintptr_t last = heap->owned[slot];
+		hk_superslab_t *ss = (hk_superslab_t *)(last - (HK_SS_SIZE - 1));
+
+		if (!last)
+			continue;
+		CHECK(hk_owned_slot(ss) == slot, "slot %u names a SuperSlab of slot %u", slot,
+		      hk_owned_slot(ss));
+		CHECK(hk_chunk_kind(ss) == HK_CHUNK_SUPERSLAB && atomic_load(&ss->heap) == heap,
+		      "slot %u names a SuperSlab the heap does not own", slot);
+	}
+}
+
+/*
+ * free()'s fast path asks the heap's table of owned SuperSlabs: a new one
+ * has its slot, and one that lost its slot to another is freed into through
+ * the slow path, which puts it back.
+ */
+static void test_owned_table(void)
+{
+	void *p = hakmem_malloc(64), *q = hakmem_malloc(64);
+	hk_heap_t *heap = hk_heap_self();
+	unsigned int slot = hk_owned_slot(p);
+
+	CHECK(hk_superslab_of(p) == hk_superslab_of(q), "two blocks of one slab");
+	CHECK(heap->owned[slot] == hk_ss_last(p), "the SuperSlab has its slot");
+	heap->owned[slot] = 0;	/* as if another SuperSlab had taken it */
+	hakmem_free(p);
+	CHECK(heap->owned[slot] == hk_ss_last(q), "the slow path put it back");
+	hakmem_free(q);
+	check_owned_slots(heap);
+}
+
 /* With no decay delay, a trim returns cached SuperSlabs and purges free pages. */
 static void test_trim(void)
 {
@@ -237,6 +271,7 @@ static void test_trim(void)
 		hakmem_free(blocks[i]);
 	CHECK(hakmem_trim() == 1, "trim released something");
 	CHECK(atomic_load(&hk_stats.ss_unmapped) > unmapped, "SuperSlabs unmapped");
+	check_owned_slots(hk_heap_self());
 }
 
 int main(void)
@@ -249,6 +284,7 @@ int main(void)
 	unit_run("aligned allocation 32 B .. 8 MiB", test_aligned);
 	unit_run("large blocks: map, realloc, cache", test_large);
 	unit_run("remote frees reach the owner", test_remote_free);
+	unit_run("owned table: slots, lost and regained", test_owned_table);
 	unit_run("trim returns memory", test_trim);
 	return unit_done();
 }
