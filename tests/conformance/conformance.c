@@ -959,16 +959,23 @@ static void **pointer_array(size_t n)
 	return a;
 }
 
+/* A block of @size bytes, written (so resident); the test cannot go on without it. */
+static void *written_block(size_t size)
+{
+	void *p = malloc(size);
+
+	if (!p) {
+		fprintf(stderr, "malloc(%zu) failed\n", size);
+		exit(2);
+	}
+	memset(p, 0x5a, size);
+	return p;
+}
+
 static void fill_blocks(void **p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		p[i] = malloc(DECAY_BLOCK);
-		if (!p[i]) {
-			fprintf(stderr, "malloc(%d) failed\n", DECAY_BLOCK);
-			exit(2);
-		}
-		memset(p[i], 0x5a, DECAY_BLOCK);
-	}
+	for (size_t i = 0; i < n; i++)
+		p[i] = written_block(DECAY_BLOCK);
 }
 
 /*
@@ -1120,26 +1127,14 @@ static void test_mid_reuse(void)
 	memset(small, 0, n * sizeof(*small));
 	before = rss_bytes();
 	for (size_t size = 16 * KiB; size <= 256 * KiB; size += size / 8) {
-		for (int i = 0; i < COPIES; i++) {
-			p[i] = malloc(size);
-			if (!p[i]) {
-				CHECK(false, "malloc(%zu) failed", size);
-				return;
-			}
-			memset(p[i], 0x5a, size);
-		}
+		for (int i = 0; i < COPIES; i++)
+			p[i] = written_block(size);
 		for (int i = 0; i < COPIES; i++)
 			free(p[i]);
 	}
 	sleep_ms(2 * DECAY_MS);
-	for (size_t i = 0; i < n; i++) {
-		small[i] = malloc(SMALL);
-		if (!small[i]) {
-			CHECK(false, "malloc(%d) failed", SMALL);
-			return;
-		}
-		memset(small[i], 0x5a, SMALL);
-	}
+	for (size_t i = 0; i < n; i++)
+		small[i] = written_block(SMALL);
 	grown = rss_bytes() - before;
 	EXPECT_HAKMEM(grown <= small_bytes + 3 * MiB,
 		      "RSS grew %zu KiB for %zu KiB of small blocks after the mid-size ones were freed",
