@@ -1203,6 +1203,30 @@ static void test_large_reuse(void)
 }
 
 /*
+ * large-buffer: one 40 MiB buffer, freed and taken again, is not faulted
+ * in again each time: the cache keeps the mapping freed last whatever its
+ * byte budget for many blocks.
+ */
+static void test_large_buffer(void)
+{
+	enum { ROUNDS = 8 };
+	const size_t size = 40 * MiB;
+	size_t faulted;
+	long before;
+
+	free(written_block(size));
+	before = minor_faults();
+	for (int round = 0; round < ROUNDS; round++)
+		free(written_block(size));
+	faulted = (size_t)(minor_faults() - before) * page_size;
+	EXPECT_HAKMEM(faulted <= size / 4, "%zu KiB faulted in %d rounds of a %zu KiB buffer",
+		      faulted / KiB, ROUNDS, size / KiB);
+	if (faulted <= size / 4)
+		printf("note %s: %zu KiB faulted in %d rounds of a %zu KiB buffer\n", cur_group,
+		       faulted / KiB, ROUNDS, size / KiB);
+}
+
+/*
  * pshared-futex: malloc'd memory works for everything glibc builds on
  * process-shared futexes (no FUTEX_PRIVATE_FLAG): a raw FUTEX_WAKE, a
  * robust mutex and a process-shared mutex under contention, and a robust
@@ -1673,6 +1697,7 @@ static const struct group {
 	{ "small-no-thread", test_small_no_thread },
 	{ "mid-reuse", test_mid_reuse },
 	{ "large-reuse", test_large_reuse },
+	{ "large-buffer", test_large_buffer },
 	{ "pshared-futex", test_pshared_futex },
 	{ "mallinfo2", test_mallinfo2 },
 	{ "mallopt", test_mallopt },
