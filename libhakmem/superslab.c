@@ -317,6 +317,13 @@ void hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab)
 	pthread_mutex_unlock(&heap->ss_lock);
 }
 
+/* Purge the pages @slab has carved; its blocks read as zeros again. */
+void hk_superslab_purge_slab(const hk_slab_t *slab)
+{
+	hk_backing->purge(slab->start,
+			  hk_align_up((size_t)slab->carved * slab->block_size, HK_OS_PAGE));
+}
+
 /* Purge each run of dirty free pages in @ss. */
 static void purge_dirty_pages(hk_superslab_t *ss)
 {

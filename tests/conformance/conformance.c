@@ -1111,10 +1111,10 @@ static void test_small_no_thread(void)
 
 /*
  * mid-reuse: a block that grows through the mid sizes, as an interpreter's
- * stack does, leaves an empty slab of each size behind it.  Their pages go
- * to the next slabs of any size: small blocks allocated a while later grow
- * RSS by about what they hold.  (Kept as current slabs, the empty ones held
- * 8 MiB of Lua's test suite's peak, and 8 MiB here.)
+ * stack does, leaves an empty slab of each size behind it.  Their pages do
+ * not stay resident: small blocks allocated a while later grow RSS by about
+ * what they hold.  (Kept resident, the empty slabs held 8 MiB of Lua's test
+ * suite's peak, and 8 MiB here.)
  */
 static void test_mid_reuse(void)
 {
