@@ -1115,6 +1115,17 @@ static long long memcg_current(const char *cg)
 	return read_ll(path);
 }
 
+/*
+ * How far memory.current may run ahead of what was charged: the kernel
+ * takes charges from a cgroup in batches of 64 pages (MEMCG_CHARGE_BATCH)
+ * and keeps the rest in a per-CPU stock, so a reading taken before a
+ * charge may already include it.
+ */
+static long long memcg_stock_slack(void)
+{
+	return 64LL * (long long)PAGE * sysconf(_SC_NPROCESSORS_CONF);
+}
+
 /* Whether memory cgroups charge kernel memory in this boot. */
 static bool memcg_kmem(void)
 {
@@ -1196,7 +1207,7 @@ TEST_F_TIMEOUT(hakmem, memcg_charges_pool_pages, 60)
 	       memcg_kmem() ? "on" : "off (nokmem)", handed >> 10,
 	       before, mapped, after, unevictable, kernel);
 	EXPECT_LE((long long)len / 2, handed);
-	EXPECT_LE(before + handed, mapped);
+	EXPECT_LE(before + handed - memcg_stock_slack(), mapped);
 	EXPECT_LE(handed * 3 / 4, unevictable);
 	EXPECT_GT((long long)len / 4, kernel);
 	EXPECT_GE(before + (long long)len / 4, after);
@@ -1794,7 +1805,7 @@ TEST_F_TIMEOUT(hakmem, fault_charges_owner, 60)
 
 	TH_LOG("owner's memory.current: %lld before, %lld after the reads",
 	       before, after);
-	EXPECT_LE(before + (long long)len, after);
+	EXPECT_LE(before + (long long)len - memcg_stock_slack(), after);
 	close_pipes(ready, done);
 }
 
