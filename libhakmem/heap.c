@@ -164,9 +164,6 @@ static void purge_empty_current_slabs(hk_heap_t *heap)
 		    (size_t)slab->carved * slab->block_size < HK_SLAB_PURGE_MIN)
 			continue;
 		hk_superslab_purge_slab(slab);
-		slab->free = NULL;
-		__atomic_store_n(&slab->carved, 0, __ATOMIC_RELAXED);
-		hk_slab_set_flags(slab, slab->flags);	/* the limit falls with carved */
 	}
 }
 
@@ -232,7 +229,8 @@ static hk_slab_t *remote_block_slab(hk_heap_t *heap, hk_block_t *b)
 {
 	hk_superslab_t *ss = hk_superslab_of(b);
 
-	if (hk_chunk_kind(b) == HK_CHUNK_SUPERSLAB && atomic_load_explicit(&ss->heap, memory_order_relaxed) == heap) {
+	if (hk_chunk_kind(b) == HK_CHUNK_SUPERSLAB &&
+	    atomic_load_explicit(&ss->heap, memory_order_relaxed) == heap) {
 		hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, b));
 
 		if (slab_has_block(slab, b))

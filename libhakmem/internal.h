@@ -375,7 +375,7 @@ HK_HIDDEN void hk_populate_fork_child(void);
 /* superslab.c */
 HK_HIDDEN hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls);
 HK_HIDDEN void hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab);
-HK_HIDDEN void hk_superslab_purge_slab(const hk_slab_t *slab);
+HK_HIDDEN void hk_superslab_purge_slab(hk_slab_t *slab);
 HK_HIDDEN bool hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force);
 HK_HIDDEN bool hk_superslab_cache_trim(bool force);
 HK_HIDDEN bool hk_superslab_cache_decay(void);

@@ -317,11 +317,17 @@ void hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab)
 	pthread_mutex_unlock(&heap->ss_lock);
 }
 
-/* Purge the pages @slab has carved; its blocks read as zeros again. */
-void hk_superslab_purge_slab(const hk_slab_t *slab)
+/*
+ * Purge the pages @slab, which has no block in use, has carved, and make it
+ * carve again from the start: its free list was in those pages.
+ */
+void hk_superslab_purge_slab(hk_slab_t *slab)
 {
 	hk_backing->purge(slab->start,
 			  hk_align_up((size_t)slab->carved * slab->block_size, HK_OS_PAGE));
+	slab->free = NULL;
+	__atomic_store_n(&slab->carved, 0, __ATOMIC_RELAXED);
+	hk_slab_set_flags(slab, slab->flags);	/* the limit falls with carved */
 }
 
 /* Purge each run of dirty free pages in @ss. */
