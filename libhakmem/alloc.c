@@ -6,11 +6,12 @@
  * The fast paths are the whole point of a thread-caching allocator:
  *
  *   malloc (<= 4 KiB): TLS heap -> direct[(size + 15) / 16] -> slab->free,
- *                      a block of the slab? -> pop, count, clear the free tag.
+ *                      in the slab? -> pop, count, clear the free tag.
  *   free:              TLS heap -> owned[] says "my SuperSlab" -> header by
  *                      masking -> a block of the slab, not free -> push, count.
  *
- * "A block of the slab" (hk_slab_holds) is one multiplication: it rejects
+ * "In the slab" (hk_slab_covers) is a range check of the carved bytes;
+ * "a block of the slab" (hk_slab_holds) is one multiplication: it rejects
  * interior pointers, blocks never handed out, the SuperSlab header, and
  * every slab with a flag set, which the slow path sorts out.
  *
@@ -43,7 +44,7 @@ static inline void *hk_malloc(size_t size)
 		hk_block_t *b = slab->free;
 
 		/* No: the list is empty, or was overwritten (the slow path reports that). */
-		if (likely(hk_slab_holds(slab, b)))
+		if (likely(hk_slab_covers(slab, b)))
 			return hk_slab_pop(slab, b);
 	}
 	return hk_malloc_slow(size);
@@ -68,12 +69,11 @@ static inline bool hk_free_local(hk_heap_t *heap, hk_superslab_t *ss, void *p)
 {
 	hk_slab_t *slab = hk_slab_of(ss, p);
 	hk_block_t *b = p;
-	uintptr_t tag = hk_block_tag(b);
 
-	if (unlikely(!hk_slab_holds(slab, b) || b->tag == tag))
+	if (unlikely(!hk_slab_holds(slab, b) || b->tag == hk_tag_key))
 		return false;
-	b->link = hk_link(b, slab->free);
-	b->tag = tag;
+	b->tag = hk_tag_key;
+	b->link = hk_link(slab->free);
 	slab->free = b;
 	/* An emptied current slab stays: malloc/free of one block in a loop. */
 	if (unlikely(--slab->used == 0) && slab != heap->current[slab->cls])

@@ -31,7 +31,7 @@
 
 #define HK_DIRECT_CLASSES	(hk_size_class(HK_DIRECT_MAX) + 1)
 
-/* Never holds a block (its limit is 0): sends malloc to the slow path. */
+/* Never holds a block (its end and limit are 0): sends malloc to the slow path. */
 const hk_slab_t hk_slab_empty;
 
 /* The slab pointers are not const only because live heaps' are not. */
@@ -102,7 +102,7 @@ static void queue_remove(hk_heap_t *heap, hk_slab_t *slab)
  */
 static hk_block_t *slab_extend(hk_slab_t *slab)
 {
-	uint32_t left = slab->capacity - slab->carved;
+	uint32_t left = hk_slab_capacity(slab) - slab->carved;
 	uint32_t count = HK_OS_PAGE / slab->block_size;
 	uint8_t *p;
 
@@ -114,8 +114,8 @@ static hk_block_t *slab_extend(hk_slab_t *slab)
 		count = left;
 	p = slab->start + (size_t)slab->carved * slab->block_size;
 	for (uint32_t i = 0; i + 1 < count; i++, p += slab->block_size)
-		((hk_block_t *)p)->link = hk_link((hk_block_t *)p, (hk_block_t *)(p + slab->block_size));
-	((hk_block_t *)p)->link = hk_link((hk_block_t *)p, slab->free);
+		((hk_block_t *)p)->link = hk_link((hk_block_t *)(p + slab->block_size));
+	((hk_block_t *)p)->link = hk_link(slab->free);
 	slab->free = (hk_block_t *)(slab->start + (size_t)slab->carved * slab->block_size);
 	__atomic_store_n(&slab->carved, slab->carved + count, __ATOMIC_RELAXED);
 	hk_slab_set_flags(slab, slab->flags);	/* the limit grows with carved */
@@ -200,8 +200,8 @@ static void free_local(hk_heap_t *heap, hk_slab_t *slab, hk_block_t *b)
 {
 	uint8_t flags = slab->flags;
 
-	b->link = hk_link(b, slab->free);
-	b->tag = hk_block_tag(b);
+	b->link = hk_link(slab->free);
+	b->tag = hk_tag_key;
 	slab->free = b;
 	if (flags & HK_SLAB_FULL) {
 		hk_slab_set_flags(slab, flags & ~HK_SLAB_FULL);
@@ -302,7 +302,7 @@ void *hk_heap_alloc_class(hk_heap_t *heap, unsigned int cls)
 		hk_slab_t *slab = heap->current[cls];
 		hk_block_t *b = slab->free;
 
-		if (likely(hk_slab_holds(slab, b)))
+		if (likely(hk_slab_covers(slab, b)))
 			return hk_slab_pop(slab, b);
 		/* The current slab has no flag: a block it does not hold was written there. */
 		if (unlikely(b))
@@ -362,9 +362,9 @@ static void push_remote(hk_heap_t *owner, hk_block_t *b)
 {
 	hk_block_t *head = atomic_load_explicit(&owner->remote, memory_order_relaxed);
 
-	b->tag = hk_block_tag(b);
+	b->tag = hk_tag_key;
 	do {
-		b->link = hk_link(b, head);
+		b->link = hk_link(head);
 	} while (!atomic_compare_exchange_weak_explicit(&owner->remote, &head, b,
 							memory_order_release,
 							memory_order_relaxed));
@@ -385,7 +385,7 @@ void hk_heap_free(void *p)
 	b = hk_slab_block_start(slab, p);
 	if (!slab_has_block(slab, b) || (b != p && b->tag != hk_aligned_mark(p)))
 		hk_fatal("free(): invalid pointer", p);
-	if (b->tag == hk_block_tag(b))
+	if (b->tag == hk_tag_key)
 		hk_fatal("free(): double free", p);
 
 	owner = atomic_load_explicit(&ss->heap, memory_order_relaxed);

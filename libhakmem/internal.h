@@ -52,10 +52,9 @@ static inline uintptr_t hk_align_up(uintptr_t x, uintptr_t align)
 /* Blocks and slabs                                                    */
 
 /*
- * A free block.  @tag holds hk_block_tag(block) while the block is free and
- * zero once malloc hands it out, which makes a second free() of the same
- * block detectable in O(1).  @link is the next free block, encoded by
- * hk_link().
+ * A free block.  @tag holds hk_tag_key while the block is free and zero
+ * once malloc hands it out, which makes a second free() of the same block
+ * detectable in O(1).  @link is the next free block, encoded by hk_link().
  */
 typedef struct hk_block {
 	uintptr_t link;
@@ -76,9 +75,9 @@ typedef struct hk_slab {
 	uint64_t magic;			/* 2^64 / block_size + 1: see hk_slab_holds() */
 	uint64_t limit;			/* see hk_slab_holds(); 0 while a flag is set */
 	struct hk_slab *next, *prev;	/* class queue of the owner heap */
-	uint32_t used;			/* blocks handed out, not yet freed home */
+	uint32_t end;			/* see hk_slab_covers(); 0 while a flag is set */
 	uint32_t block_size;
-	uint16_t capacity;		/* blocks that fit */
+	uint16_t used;			/* blocks handed out, not yet freed home */
 	uint16_t carved;		/* blocks ever threaded onto @free */
 	uint8_t flags;			/* HK_SLAB_*, read racily by remote frees */
 	uint8_t cls;
@@ -123,8 +122,8 @@ static inline uint8_t hk_slab_flags(const hk_slab_t *slab)
 
 /*
  * Whether @p is a block of @slab that was carved and the slab has no flag
- * set: the check malloc makes of the block it pops and free of the pointer
- * it gets, with one multiplication instead of a division.
+ * set: the check free() makes of the pointer it gets, with one
+ * multiplication instead of a division.
  *
  * With d = block_size, magic M = floor(2^64 / d) + 1 and r = d * M - 2^64
  * (0 < r <= d), an offset n = q * d + m (0 <= m < d) gives
@@ -133,7 +132,7 @@ static inline uint8_t hk_slab_flags(const hk_slab_t *slab)
  * m = 0 and q < carved (for m > 0 the product is at least M, far above
  * carved * r).  n is taken modulo 2^32: a pointer below @start (the
  * SuperSlab header, the slab before) wraps to an offset above 2^32 - 2^21,
- * and NULL to one at least the slab's size (no slab starts on a 4 GiB
+ * and NULL to one at least the slab's size (no slab crosses a 4 GiB
  * boundary), so neither passes.
  */
 static inline bool hk_slab_holds(const hk_slab_t *slab, const void *p)
@@ -143,15 +142,40 @@ static inline bool hk_slab_holds(const hk_slab_t *slab, const void *p)
 	return (uint64_t)n * slab->magic < slab->limit;
 }
 
+/*
+ * Whether @p lies in the carved bytes of @slab, which has no flag set: the
+ * check malloc makes of the block it pops, one instruction cheaper than
+ * hk_slab_holds().  A range is enough there: free() put only exact blocks
+ * on the list, and a link overwritten without the key decodes to an
+ * address that falls outside (with odds of carved bytes in 2^32).  The same
+ * 32-bit arithmetic as hk_slab_holds() rejects pointers below @start and
+ * NULL (its offset is at least the slab's size).
+ */
+static inline bool hk_slab_covers(const hk_slab_t *slab, const void *p)
+{
+	return (uint32_t)((uintptr_t)p - (uintptr_t)slab->start) < slab->end;
+}
+
 static inline uint64_t hk_slab_magic(uint32_t block_size)
 {
 	return (uint64_t)(((unsigned __int128)1 << 64) / block_size) + 1;
 }
 
-/* Set @slab's flags and the limit that follows from them and @carved. */
+/* Blocks that fit in @slab, a head: its pages less the SuperSlab header in page 0. */
+static inline unsigned int hk_slab_capacity(const hk_slab_t *slab)
+{
+	size_t bytes = slab->span * HK_PAGE_SIZE - (slab->index ? 0 : HK_SS_HEADER_SIZE);
+
+	return (unsigned int)(bytes / slab->block_size);
+}
+
+/* Set @slab's flags and the bounds that follow from them and @carved. */
 static inline void hk_slab_set_flags(hk_slab_t *slab, uint8_t flags)
 {
+	uint32_t carved_bytes = flags ? 0 : (uint32_t)slab->carved * slab->block_size;
+
 	__atomic_store_n(&slab->flags, flags, __ATOMIC_RELAXED);
+	slab->end = carved_bytes;
 	slab->limit = flags ? 0 : (uint64_t)slab->carved * (slab->block_size * slab->magic);
 }
 
@@ -217,15 +241,18 @@ struct hk_heap_stats {
  * holds hk_ss_last(ss) if the heap owns ss, else another of its SuperSlabs
  * or 0 (which no pointer's last byte address equals).  free()'s fast path
  * asks this one load instead of the chunk map and the owner field: a hit
- * is a SuperSlab of the calling thread, so dereferencing it is safe.  256
- * slots cover 512 MiB of SuperSlabs; the rare SuperSlab that loses its slot
- * to another one is freed into by the slow path, which puts it back.
+ * is a SuperSlab of the calling thread, so dereferencing it is safe.  The
+ * slot is the chunk number modulo 2048, which the 32-bit shift gives for
+ * free: 2048 slots (16 KiB) cover 4 GiB of SuperSlabs; the rare SuperSlab
+ * that loses its slot to another one is freed into by the slow path, which
+ * puts it back.
  */
-#define HK_OWNED_SLOTS		256
+#define HK_OWNED_SLOTS		2048
 
 static inline unsigned int hk_owned_slot(const void *p)
 {
-	return (unsigned int)((uintptr_t)p >> HK_SS_SHIFT) % HK_OWNED_SLOTS;
+	_Static_assert(HK_OWNED_SLOTS == 1u << (32 - HK_SS_SHIFT), "slot is not the shift");
+	return (uint32_t)(uintptr_t)p >> HK_SS_SHIFT;
 }
 
 /* The last byte address of @p's SuperSlab (a 2 MiB chunk): never 0. */
@@ -300,31 +327,26 @@ extern HK_HIDDEN pthread_mutex_t hk_meta_lock;		/* metadata arena */
 extern HK_HIDDEN pthread_mutex_t hk_backing_lock;	/* the backing's stock */
 extern HK_HIDDEN pthread_mutex_t hk_purge_lock;	/* the purger's state */
 
-static inline uintptr_t hk_block_tag(const hk_block_t *b)
-{
-	return (uintptr_t)b ^ hk_tag_key;
-}
-
 /*
- * Free-list links are stored as next ^ (the block's own address) ^ a
- * per-process secret, as glibc's safe-linking does: a stray or hostile
- * write into a free block cannot aim the list at an address of its choice,
- * and what it leaves decodes to garbage that hk_slab_holds() rejects
- * before malloc hands it out.  The secret is the tag key: free() has the
- * tag at hand, and a second key would not resist a reader of free blocks
- * either (next and the block are close, so a link shows most of its key).
+ * Free-list links are stored as next ^ a per-process secret, as glibc's
+ * safe-linking does with the block's address: a stray or hostile write into
+ * a free block cannot aim the list at an address of its choice, and what it
+ * leaves decodes to garbage that hk_slab_covers() rejects before malloc
+ * hands it out.  The secret is the tag key: free() has it at hand, and a
+ * second key would not resist a reader of free blocks either (the tag shows
+ * the key, and next and the block are close anyway).
  */
-static inline uintptr_t hk_link(const hk_block_t *b, const hk_block_t *next)
+static inline uintptr_t hk_link(const hk_block_t *next)
 {
-	return (uintptr_t)next ^ hk_block_tag(b);
+	return (uintptr_t)next ^ hk_tag_key;
 }
 
 static inline hk_block_t *hk_next(const hk_block_t *b)
 {
-	return (hk_block_t *)(b->link ^ hk_block_tag(b));
+	return (hk_block_t *)(b->link ^ hk_tag_key);
 }
 
-/* Hand out @b, the first free block of @slab (hk_slab_holds() said yes). */
+/* Hand out @b, the first free block of @slab (hk_slab_covers() said yes). */
 static inline void *hk_slab_pop(hk_slab_t *slab, hk_block_t *b)
 {
 	slab->free = hk_next(b);
@@ -336,7 +358,7 @@ static inline void *hk_slab_pop(hk_slab_t *slab, hk_block_t *b)
 /* Written before an over-aligned pointer @p into a block, where the block starts. */
 static inline uintptr_t hk_aligned_mark(const void *p)
 {
-	return ~hk_block_tag(p);
+	return ~((uintptr_t)p ^ hk_tag_key);
 }
 
 extern HK_HIDDEN pthread_key_t hk_heap_key;	/* runs hk_heap_thread_exit() */

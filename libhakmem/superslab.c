@@ -245,7 +245,6 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	unsigned int span = class_span(cls);
 	hk_superslab_t *ss;
 	hk_slab_t *slab;
-	size_t bytes;
 	int first = -1;
 
 	pthread_mutex_lock(&heap->ss_lock);
@@ -271,19 +270,15 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	pthread_mutex_unlock(&heap->ss_lock);
 
 	slab = &ss->slabs[first];
-	bytes = span * HK_PAGE_SIZE;
 	slab->start = (uint8_t *)ss + (size_t)first * HK_PAGE_SIZE;
-	if (first == 0) {
+	if (first == 0)
 		slab->start += HK_SS_HEADER_SIZE;
-		bytes -= HK_SS_HEADER_SIZE;
-	}
 	slab->free = NULL;
 	slab->used = 0;
 	slab->cls = (uint8_t)cls;
 	slab->span = (uint8_t)span;
 	slab->block_size = (uint32_t)hk_class_size(cls);
 	slab->magic = hk_slab_magic(slab->block_size);
-	slab->capacity = (uint16_t)(bytes / slab->block_size);
 	slab->carved = 0;
 	slab->next = slab->prev = NULL;
 	for (unsigned int i = 1; i < span; i++) {

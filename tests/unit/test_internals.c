@@ -100,10 +100,10 @@ static void test_superslab_lookup(void)
 		CHECK(atomic_load(&ss->heap) == hk_heap_self(), "owner");
 		CHECK(slab->cls == cls && slab->block_size == size, "class %u slab has %u/%u",
 		      cls, slab->cls, slab->block_size);
-		CHECK(p >= slab->start && p + size <= slab->start + (size_t)slab->capacity * size &&
+		CHECK(p >= slab->start && p + size <= slab->start + (size_t)hk_slab_capacity(slab) * size &&
 		      (size_t)(p - slab->start) % size == 0, "class %u block inside slab", cls);
-		CHECK(slab->span >= 1 && slab->capacity >= 3, "class %u span %u capacity %u",
-		      cls, slab->span, slab->capacity);
+		CHECK(slab->span >= 1 && hk_slab_capacity(slab) >= 3, "class %u span %u capacity %u",
+		      cls, slab->span, hk_slab_capacity(slab));
 		for (unsigned int i = 1; i < slab->span; i++)
 			CHECK(ss->slabs[slab->index + i].flags & HK_SLAB_TAIL &&
 			      ss->slabs[slab->index + i].index == slab->index, "tail %u", i);
@@ -123,7 +123,7 @@ static void test_free_list(void)
 		p[i] = hakmem_malloc(48);
 	for (int i = 0; i < N; i++) {
 		hakmem_free(p[i]);
-		CHECK(((hk_block_t *)p[i])->tag == hk_block_tag(p[i]), "tag after free");
+		CHECK(((hk_block_t *)p[i])->tag == hk_tag_key, "tag after free");
 	}
 	for (int i = 0; i < N; i++) {
 		q[i] = hakmem_malloc(48);
@@ -132,6 +132,52 @@ static void test_free_list(void)
 	}
 	for (int i = 0; i < N; i++)
 		hakmem_free(q[i]);
+}
+
+/*
+ * What malloc's range check and free's exact check accept, on a real slab
+ * of each tiny class and on a made-up 1 MiB slab that ends on a 4 GiB
+ * boundary, where NULL's 32-bit offset is exactly the slab's size.
+ */
+static void test_slab_checks(void)
+{
+	hk_slab_t far = {
+		.start = (uint8_t *)((8ull << 30) - (1ull << 20)),
+		.block_size = 1024, .span = 16, .index = 16,
+	};
+
+	for (unsigned int cls = 0; cls < 32; cls++) {
+		size_t size = hk_class_size(cls);
+		uint8_t *p = hakmem_malloc(size);
+		hk_superslab_t *ss = hk_superslab_of(p);
+		hk_slab_t *slab = hk_slab_head(ss, hk_slab_of(ss, p));
+		uint8_t *end = slab->start + (size_t)slab->carved * size;
+
+		CHECK(hk_slab_covers(slab, p) && hk_slab_holds(slab, p), "class %u block", cls);
+		CHECK(hk_slab_covers(slab, p + 8) && !hk_slab_holds(slab, p + 8),
+		      "class %u interior: in range, not a block", cls);
+		CHECK(hk_slab_covers(slab, end - size) && hk_slab_holds(slab, end - size),
+		      "class %u last carved block", cls);
+		CHECK(!hk_slab_covers(slab, end) && !hk_slab_holds(slab, end),
+		      "class %u first block not carved", cls);
+		CHECK(!hk_slab_covers(slab, slab->start - HK_ALIGN) &&
+		      !hk_slab_holds(slab, slab->start - HK_ALIGN), "class %u below the slab", cls);
+		CHECK(!hk_slab_covers(slab, NULL) && !hk_slab_holds(slab, NULL), "class %u NULL", cls);
+		hakmem_free(p);
+	}
+	CHECK(!hk_slab_covers(&hk_slab_empty, NULL) && !hk_slab_holds(&hk_slab_empty, NULL),
+	      "the empty slab holds nothing");
+
+	far.magic = hk_slab_magic(far.block_size);
+	far.carved = (uint16_t)hk_slab_capacity(&far);
+	hk_slab_set_flags(&far, 0);
+	CHECK(far.carved == 1024, "1 MiB of 1 KiB blocks: %u", far.carved);
+	CHECK(hk_slab_covers(&far, far.start) && hk_slab_holds(&far, far.start + 1023 * 1024),
+	      "first and last block");
+	CHECK(!hk_slab_covers(&far, NULL) && !hk_slab_holds(&far, NULL), "NULL at the boundary");
+	hk_slab_set_flags(&far, HK_SLAB_FULL);
+	CHECK(!hk_slab_covers(&far, far.start) && !hk_slab_holds(&far, far.start),
+	      "a flag hides every block");
 }
 
 static void test_aligned(void)
@@ -281,6 +327,7 @@ int main(void)
 	unit_run("chunk map set/lookup", test_chunk_map);
 	unit_run("SuperSlab lookup by masking", test_superslab_lookup);
 	unit_run("free list tags and LIFO reuse", test_free_list);
+	unit_run("slab range and block checks", test_slab_checks);
 	unit_run("aligned allocation 32 B .. 8 MiB", test_aligned);
 	unit_run("large blocks: map, realloc, cache", test_large);
 	unit_run("remote frees reach the owner", test_remote_free);
