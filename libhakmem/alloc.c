@@ -6,9 +6,10 @@
  * The fast paths are the whole point of a thread-caching allocator:
  *
  *   malloc (<= 4 KiB): TLS heap -> direct[(size + 15) / 16] -> slab->free,
- *                      in the slab? -> pop, count, clear the free tag.
+ *                      in the slab? -> pop, clear the free tag.
  *   free:              TLS heap -> owned[] says "my SuperSlab" -> header by
- *                      masking -> a block of the slab, not free -> push, count.
+ *                      masking -> a block of the slab, not free -> push onto
+ *                      slab->local, count.
  *
  * "In the slab" (hk_slab_covers) is a range check of the carved bytes;
  * "a block of the slab" (hk_slab_holds) is one multiplication: it rejects
@@ -35,6 +36,22 @@
 
 static HK_COLD void *hk_malloc_slow(size_t size);
 
+/*
+ * malloc's second try for a @size up to HK_DIRECT_MAX: the current slab's
+ * free list is empty, take the blocks freed into it since it was filled,
+ * which is most refills.  Anything else (no heap yet, a list that was
+ * overwritten) is left to the slow path.  The slab is looked up again so
+ * that the fast path keeps no register for it.
+ */
+static HK_COLD void *hk_malloc_local(size_t size)
+{
+	hk_slab_t *slab = hk_heap_self()->direct[hk_direct_slot(size)];
+
+	if (!slab->free && hk_slab_take_local(slab) && hk_slab_covers(slab, slab->free))
+		return hk_slab_pop(slab, slab->free);
+	return hk_malloc_slow(size);
+}
+
 static inline void *hk_malloc(size_t size)
 {
 	hk_heap_t *heap = hk_heap_self();
@@ -43,9 +60,9 @@ static inline void *hk_malloc(size_t size)
 		hk_slab_t *slab = heap->direct[(size + HK_ALIGN - 1) / HK_ALIGN];
 		hk_block_t *b = slab->free;
 
-		/* No: the list is empty, or was overwritten (the slow path reports that). */
 		if (likely(hk_slab_covers(slab, b)))
 			return hk_slab_pop(slab, b);
+		return hk_malloc_local(size);
 	}
 	return hk_malloc_slow(size);
 }
@@ -73,10 +90,10 @@ static inline bool hk_free_local(hk_heap_t *heap, hk_superslab_t *ss, void *p)
 	if (unlikely(!hk_slab_holds(slab, b) || b->tag == hk_tag_key))
 		return false;
 	b->tag = hk_tag_key;
-	b->link = hk_link(slab->free);
-	slab->free = b;
+	b->link = hk_link(slab->local);
+	slab->local = b;
 	/* An emptied current slab stays: malloc/free of one block in a loop. */
-	if (unlikely(--slab->used == 0) && slab != heap->current[slab->cls])
+	if (unlikely(--slab->outstanding == 0) && slab != heap->current[slab->cls])
 		hk_free_emptied(slab);
 	return true;
 }

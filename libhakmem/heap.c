@@ -61,14 +61,22 @@ static void set_current(hk_heap_t *heap, unsigned int cls, hk_slab_t *slab)
 	}
 }
 
+static struct hk_slab_link *queue_link(hk_slab_t *slab)
+{
+	hk_superslab_t *ss = hk_superslab_of(slab);
+
+	return &ss->queue[slab - ss->slabs];
+}
+
 static void queue_push(hk_heap_t *heap, hk_slab_t *slab)
 {
 	struct hk_slab_queue *q = &heap->queues[slab->cls];
+	struct hk_slab_link *link = queue_link(slab);
 
-	slab->next = NULL;
-	slab->prev = q->tail;
+	link->next = NULL;
+	link->prev = q->tail;
 	if (q->tail)
-		q->tail->next = slab;
+		queue_link(q->tail)->next = slab;
 	else
 		q->head = slab;
 	q->tail = slab;
@@ -79,16 +87,17 @@ static void queue_push(hk_heap_t *heap, hk_slab_t *slab)
 static void queue_remove(hk_heap_t *heap, hk_slab_t *slab)
 {
 	struct hk_slab_queue *q = &heap->queues[slab->cls];
+	struct hk_slab_link *link = queue_link(slab);
 
-	if (slab->prev)
-		slab->prev->next = slab->next;
+	if (link->prev)
+		queue_link(link->prev)->next = link->next;
 	else
-		q->head = slab->next;
-	if (slab->next)
-		slab->next->prev = slab->prev;
+		q->head = link->next;
+	if (link->next)
+		queue_link(link->next)->prev = link->prev;
 	else
-		q->tail = slab->prev;
-	slab->next = slab->prev = NULL;
+		q->tail = link->prev;
+	link->next = link->prev = NULL;
 	if (heap->current[slab->cls] == slab)
 		set_current(heap, slab->cls, q->head ? q->head : (hk_slab_t *)&hk_slab_empty);
 }
@@ -118,8 +127,25 @@ static hk_block_t *slab_extend(hk_slab_t *slab)
 	((hk_block_t *)p)->link = hk_link(slab->free);
 	slab->free = (hk_block_t *)(slab->start + (size_t)slab->carved * slab->block_size);
 	__atomic_store_n(&slab->carved, slab->carved + count, __ATOMIC_RELAXED);
+	slab->outstanding += count;
 	hk_slab_set_flags(slab, slab->flags);	/* the limit grows with carved */
 	return slab->free;
+}
+
+/*
+ * Whether no block of @slab, a current slab, is handed out: its
+ * outstanding blocks are all on @free.  Walks @free, which is at most a
+ * slab's worth of blocks, on the decay and trim paths only.
+ */
+static bool slab_idle(const hk_slab_t *slab)
+{
+	unsigned int waiting = 0;
+
+	for (hk_block_t *b = slab->free; b; b = hk_next(b)) {
+		if (!hk_slab_covers(slab, b) || ++waiting > slab->outstanding)
+			hk_fatal("malloc(): corrupted free list", b);
+	}
+	return waiting == slab->outstanding;
 }
 
 static void retire_slab(hk_heap_t *heap, hk_slab_t *slab)
@@ -136,7 +162,7 @@ static bool retire_empty_current_slabs(hk_heap_t *heap)
 	for (unsigned int cls = 0; cls < HK_CLASSES; cls++) {
 		hk_slab_t *slab = heap->queues[cls].head;
 
-		if (slab && slab->used == 0) {
+		if (slab && slab_idle(slab)) {
 			retire_slab(heap, slab);
 			any = true;
 		}
@@ -160,8 +186,8 @@ static void purge_empty_current_slabs(hk_heap_t *heap)
 	for (unsigned int cls = 0; cls < HK_CLASSES; cls++) {
 		hk_slab_t *slab = heap->queues[cls].head;
 
-		if (!slab || slab->used != 0 ||
-		    (size_t)slab->carved * slab->block_size < HK_SLAB_PURGE_MIN)
+		if (!slab || (size_t)slab->carved * slab->block_size < HK_SLAB_PURGE_MIN ||
+		    !slab_idle(slab))
 			continue;
 		hk_superslab_purge_slab(slab);
 	}
@@ -200,14 +226,14 @@ static void free_local(hk_heap_t *heap, hk_slab_t *slab, hk_block_t *b)
 {
 	uint8_t flags = slab->flags;
 
-	b->link = hk_link(slab->free);
+	b->link = hk_link(slab->local);
 	b->tag = hk_tag_key;
-	slab->free = b;
+	slab->local = b;
 	if (flags & HK_SLAB_FULL) {
 		hk_slab_set_flags(slab, flags & ~HK_SLAB_FULL);
 		queue_push(heap, slab);
 	}
-	if (--slab->used == 0)
+	if (--slab->outstanding == 0)
 		hk_slab_emptied(slab);
 }
 
@@ -274,13 +300,10 @@ static hk_slab_t *refill(hk_heap_t *heap, unsigned int cls)
 {
 	hk_slab_t *slab;
 
-	if (atomic_load_explicit(&heap->remote, memory_order_relaxed)) {
+	if (atomic_load_explicit(&heap->remote, memory_order_relaxed))
 		drain_remote(heap);
-		if (heap->current[cls]->free)
-			return heap->current[cls];
-	}
 	while ((slab = heap->current[cls]) != &hk_slab_empty) {
-		if (slab->free || slab_extend(slab))
+		if (slab->free || hk_slab_take_local(slab) || slab_extend(slab))
 			return slab;
 		queue_remove(heap, slab);
 		hk_slab_set_flags(slab, slab->flags | HK_SLAB_FULL);

@@ -68,16 +68,25 @@ enum {
 	HK_SLAB_UNUSED	= 1 << 2,	/* page belongs to no slab */
 };
 
+/*
+ * A slab has two free lists, as mimalloc's pages do: malloc pops from
+ * @free, free pushes onto @local, and when @free runs dry the slow path
+ * moves @local over.  That lets malloc's fast path count nothing:
+ * @outstanding counts the blocks not on @local (handed out, or waiting on
+ * @free), which only free lowers and the slow path raises, to @carved, when
+ * it takes @local.  It reaching 0 means every block came home.  Only the
+ * current slab of its class has blocks on @free.
+ */
 typedef struct hk_slab {
 	/* 64 bytes, so that finding a page's descriptor is a shift. */
 	_Alignas(64) hk_block_t *free;		/* blocks ready for malloc */
+	hk_block_t *local;		/* blocks freed since @free was refilled */
 	uint8_t *start;			/* first block */
 	uint64_t magic;			/* 2^64 / block_size + 1: see hk_slab_holds() */
 	uint64_t limit;			/* see hk_slab_holds(); 0 while a flag is set */
-	struct hk_slab *next, *prev;	/* class queue of the owner heap */
 	uint32_t end;			/* see hk_slab_covers(); 0 while a flag is set */
 	uint32_t block_size;
-	uint16_t used;			/* blocks handed out, not yet freed home */
+	uint16_t outstanding;		/* blocks not on @local */
 	uint16_t carved;		/* blocks ever threaded onto @free */
 	uint8_t flags;			/* HK_SLAB_*, read racily by remote frees */
 	uint8_t cls;
@@ -86,6 +95,11 @@ typedef struct hk_slab {
 } hk_slab_t;
 
 _Static_assert(sizeof(hk_slab_t) == 64, "slab descriptor is not 64 bytes");
+
+/* A slab's place in its class queue of the owner heap: cold, so kept apart. */
+struct hk_slab_link {
+	struct hk_slab *next, *prev;
+};
 
 typedef struct hk_heap hk_heap_t;
 
@@ -97,6 +111,7 @@ typedef struct hk_superslab {
 	uint64_t cached_at;		/* hk_clock_ms() when put in the empty cache */
 	struct hk_superslab *next, *prev;	/* owner's list, or the empty cache */
 	bool in_partial;		/* on the owner's list of SuperSlabs with free pages */
+	struct hk_slab_link queue[HK_PAGES];	/* of slabs[i], for heap.c */
 	hk_slab_t slabs[HK_PAGES];
 } hk_superslab_t;
 
@@ -350,9 +365,22 @@ static inline hk_block_t *hk_next(const hk_block_t *b)
 static inline void *hk_slab_pop(hk_slab_t *slab, hk_block_t *b)
 {
 	slab->free = hk_next(b);
-	slab->used++;
 	b->tag = 0;
 	return b;
+}
+
+/*
+ * Refill @slab's empty @free with the blocks freed into it: every carved
+ * block is then off @local.  False if none was.
+ */
+static inline bool hk_slab_take_local(hk_slab_t *slab)
+{
+	if (!slab->local)
+		return false;
+	slab->free = slab->local;
+	slab->local = NULL;
+	slab->outstanding = slab->carved;
+	return true;
 }
 
 /* Written before an over-aligned pointer @p into a block, where the block starts. */

@@ -273,14 +273,14 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	slab->start = (uint8_t *)ss + (size_t)first * HK_PAGE_SIZE;
 	if (first == 0)
 		slab->start += HK_SS_HEADER_SIZE;
-	slab->free = NULL;
-	slab->used = 0;
+	slab->free = slab->local = NULL;
+	slab->outstanding = 0;
 	slab->cls = (uint8_t)cls;
 	slab->span = (uint8_t)span;
 	slab->block_size = (uint32_t)hk_class_size(cls);
 	slab->magic = hk_slab_magic(slab->block_size);
 	slab->carved = 0;
-	slab->next = slab->prev = NULL;
+	ss->queue[first].next = ss->queue[first].prev = NULL;
 	for (unsigned int i = 1; i < span; i++) {
 		ss->slabs[first + i].index = (uint8_t)first;
 		hk_slab_set_flags(&ss->slabs[first + i], HK_SLAB_TAIL);
@@ -320,7 +320,8 @@ void hk_superslab_purge_slab(hk_slab_t *slab)
 {
 	hk_backing->purge(slab->start,
 			  hk_align_up((size_t)slab->carved * slab->block_size, HK_OS_PAGE));
-	slab->free = NULL;
+	slab->free = slab->local = NULL;
+	slab->outstanding = 0;
 	__atomic_store_n(&slab->carved, 0, __ATOMIC_RELAXED);
 	hk_slab_set_flags(slab, slab->flags);	/* the limit falls with carved */
 }

@@ -114,10 +114,16 @@ static void test_superslab_lookup(void)
 }
 
 /* Freed blocks carry the tag; handed-out blocks don't; LIFO reuse. */
+/*
+ * Freed blocks wait on the slab's local list until malloc has used up the
+ * rest of its free list (blocks carved but never handed out), then come
+ * back last freed first.
+ */
 static void test_free_list(void)
 {
 	enum { N = 300 };
-	void *p[N], *q[N];
+	void *p[N], *q[2 * N];
+	int first = -1;
 
 	for (int i = 0; i < N; i++)
 		p[i] = hakmem_malloc(48);
@@ -125,12 +131,20 @@ static void test_free_list(void)
 		hakmem_free(p[i]);
 		CHECK(((hk_block_t *)p[i])->tag == hk_tag_key, "tag after free");
 	}
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < 2 * N; i++) {
 		q[i] = hakmem_malloc(48);
 		CHECK(((hk_block_t *)q[i])->tag == 0, "tag cleared on malloc");
-		CHECK(q[i] == p[N - 1 - i], "LIFO reuse at %d", i);
+		if (q[i] == p[N - 1] && first < 0)
+			first = i;
+		if (first < 0) {
+			for (int j = 0; j < N; j++)
+				CHECK(q[i] != p[j], "block %d back before the last freed", j);
+		} else if (i - first < N) {
+			CHECK(q[i] == p[N - 1 - (i - first)], "LIFO reuse at %d", i - first);
+		}
 	}
-	for (int i = 0; i < N; i++)
+	CHECK(first >= 0 && first < N, "freed blocks came back after %d others", first);
+	for (int i = 0; i < 2 * N; i++)
 		hakmem_free(q[i]);
 }
 
@@ -305,6 +319,48 @@ static void test_owned_table(void)
 }
 
 /* With no decay delay, a trim returns cached SuperSlabs and purges free pages. */
+/*
+ * A slab empties when its last block comes home, wherever its free blocks
+ * wait: the slabs that filled up retire as soon as their blocks are freed,
+ * and the current one, whose blocks are split between its two lists, only
+ * when none is handed out.
+ */
+static void test_slab_accounting(void)
+{
+	enum { N = 200, SIZE = 1024 };
+	static void *blocks[N];
+	hk_heap_t *heap = hk_heap_self();
+	unsigned int cls = hk_size_class(SIZE);
+	uint64_t retired;
+	hk_slab_t *slab;
+	void *keep;
+
+	hk_heap_collect(heap, false);
+	for (int i = 0; i < N; i++)
+		blocks[i] = hakmem_malloc(SIZE);
+	retired = heap->stats.slabs_retired;
+	for (int i = 0; i < N - 1; i++)
+		hakmem_free(blocks[i]);
+	slab = heap->current[cls];
+	CHECK(heap->stats.slabs_retired >= retired + 2, "full slabs retired when emptied: %llu",
+	      (unsigned long long)(heap->stats.slabs_retired - retired));
+	CHECK(hk_slab_of(hk_superslab_of(blocks[N - 1]), blocks[N - 1]) == slab,
+	      "the last block is in the current slab");
+
+	/* Blocks on @free and on @local, one still handed out: not idle. */
+	keep = hakmem_malloc(SIZE);
+	hakmem_free(blocks[N - 1]);
+	CHECK(slab->free && slab->local, "both lists in use");
+	retired = heap->stats.slabs_retired;
+	hk_heap_collect(heap, false);
+	CHECK(heap->current[cls] == slab && heap->stats.slabs_retired == retired,
+	      "a slab with a block out stays");
+	hakmem_free(keep);
+	hk_heap_collect(heap, false);
+	CHECK(heap->current[cls] != slab && heap->stats.slabs_retired == retired + 1,
+	      "the idle current slab retired");
+}
+
 static void test_trim(void)
 {
 	enum { N = 4000 };
@@ -332,6 +388,7 @@ int main(void)
 	unit_run("large blocks: map, realloc, cache", test_large);
 	unit_run("remote frees reach the owner", test_remote_free);
 	unit_run("owned table: slots, lost and regained", test_owned_table);
+	unit_run("slabs empty with their last block, on either list", test_slab_accounting);
 	unit_run("trim returns memory", test_trim);
 	return unit_done();
 }
