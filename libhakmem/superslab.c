@@ -314,7 +314,7 @@ void hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab)
 
 /*
  * Purge the pages @slab, which has no block in use, has carved, and make it
- * carve again from the start: its free list was in those pages.
+ * carve again from the start: its free lists were in those pages.
  */
 void hk_superslab_purge_slab(hk_slab_t *slab)
 {
