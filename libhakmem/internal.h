@@ -184,14 +184,15 @@ static inline unsigned int hk_slab_capacity(const hk_slab_t *slab)
 	return (unsigned int)(bytes / slab->block_size);
 }
 
-/* Set @slab's flags and the bounds that follow from them and @carved. */
+/*
+ * Set @slab's flags and the bounds that follow from them and @carved: the
+ * limit, carved * r, is the carved bytes times the magic modulo 2^64.
+ */
 static inline void hk_slab_set_flags(hk_slab_t *slab, uint8_t flags)
 {
-	uint32_t carved_bytes = flags ? 0 : (uint32_t)slab->carved * slab->block_size;
-
 	__atomic_store_n(&slab->flags, flags, __ATOMIC_RELAXED);
-	slab->end = carved_bytes;
-	slab->limit = flags ? 0 : (uint64_t)slab->carved * (slab->block_size * slab->magic);
+	slab->end = flags ? 0 : (uint32_t)slab->carved * slab->block_size;
+	slab->limit = (uint64_t)slab->end * slab->magic;
 }
 
 /* ------------------------------------------------------------------ */

@@ -240,6 +240,14 @@ static void superslab_adopt(hk_heap_t *heap, hk_superslab_t *ss)
 /* ------------------------------------------------------------------ */
 /* Slabs                                                               */
 
+/* Empty @slab's lists: it carves again from its start, with no block out. */
+static void slab_uncarve(hk_slab_t *slab)
+{
+	slab->free = slab->local = NULL;
+	slab->outstanding = 0;
+	__atomic_store_n(&slab->carved, 0, __ATOMIC_RELAXED);
+}
+
 hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 {
 	unsigned int span = class_span(cls);
@@ -273,13 +281,11 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	slab->start = (uint8_t *)ss + (size_t)first * HK_PAGE_SIZE;
 	if (first == 0)
 		slab->start += HK_SS_HEADER_SIZE;
-	slab->free = slab->local = NULL;
-	slab->outstanding = 0;
 	slab->cls = (uint8_t)cls;
 	slab->span = (uint8_t)span;
 	slab->block_size = (uint32_t)hk_class_size(cls);
 	slab->magic = hk_slab_magic(slab->block_size);
-	slab->carved = 0;
+	slab_uncarve(slab);
 	ss->queue[first].next = ss->queue[first].prev = NULL;
 	for (unsigned int i = 1; i < span; i++) {
 		ss->slabs[first + i].index = (uint8_t)first;
@@ -320,9 +326,7 @@ void hk_superslab_purge_slab(hk_slab_t *slab)
 {
 	hk_backing->purge(slab->start,
 			  hk_align_up((size_t)slab->carved * slab->block_size, HK_OS_PAGE));
-	slab->free = slab->local = NULL;
-	slab->outstanding = 0;
-	__atomic_store_n(&slab->carved, 0, __ATOMIC_RELAXED);
+	slab_uncarve(slab);
 	hk_slab_set_flags(slab, slab->flags);	/* the limit falls with carved */
 }
 
