@@ -7,14 +7,15 @@
  *
  *   malloc (<= 4 KiB): TLS heap -> direct[(size + 15) / 16] -> slab->free,
  *                      in the slab? -> pop, clear the free tag.
- *   free:              TLS heap -> owned[] says "my SuperSlab" -> header by
- *                      masking -> a block of the slab, not free -> push onto
- *                      slab->local, count.
+ *   free:              TLS heap -> pages[p's page] -> a block of that slab,
+ *                      not free -> push onto slab->local, count.
  *
  * "In the slab" (hk_slab_covers) is a range check of the carved bytes;
  * "a block of the slab" (hk_slab_holds) is one multiplication: it rejects
- * interior pointers, blocks never handed out, the SuperSlab header, and
- * every slab with a flag set, which the slow path sorts out.
+ * interior pointers, blocks never handed out, the SuperSlab header, other
+ * threads' blocks and foreign pointers (whose page slot refers to another
+ * page or to none), and every slab with a flag set, which the slow path
+ * sorts out.
  *
  * The out-of-line halves here run process set-up and route by size and
  * by chunk kind: tiny and mid blocks to heap.c, large ones to large.c.
@@ -45,7 +46,8 @@ static HK_COLD void *hk_malloc_slow(size_t size);
  */
 static HK_COLD void *hk_malloc_local(size_t size)
 {
-	hk_slab_t *slab = hk_heap_self()->direct[hk_direct_slot(size)];
+	hk_heap_t *heap = hk_heap_self();
+	hk_slab_t *slab = hk_heap_slab(heap, heap->direct[hk_direct_slot(size)]);
 
 	if (!slab->free && hk_slab_take_local(slab) && hk_slab_covers(slab, slab->free))
 		return hk_slab_pop(slab, slab->free);
@@ -57,7 +59,7 @@ static inline void *hk_malloc(size_t size)
 	hk_heap_t *heap = hk_heap_self();
 
 	if (likely(size <= HK_DIRECT_MAX)) {
-		hk_slab_t *slab = heap->direct[(size + HK_ALIGN - 1) / HK_ALIGN];
+		hk_slab_t *slab = hk_heap_slab(heap, heap->direct[(size + HK_ALIGN - 1) / HK_ALIGN]);
 		hk_block_t *b = slab->free;
 
 		if (likely(hk_slab_covers(slab, b)))
@@ -78,13 +80,12 @@ static HK_COLD void hk_free_emptied(hk_slab_t *slab)
 }
 
 /*
- * Push @p onto its slab in @ss, a SuperSlab of the calling thread's @heap,
- * if it is a block handed out there; false leaves it to hk_heap_free(),
- * which says what it is (a tag match is a double free).
+ * Push @p onto @slab, a slab of the calling thread's @heap, if it is a
+ * block handed out there; false leaves it to hk_heap_free(), which says
+ * what it is (a tag match is a double free).
  */
-static inline bool hk_free_local(hk_heap_t *heap, hk_superslab_t *ss, void *p)
+static inline bool hk_free_local(hk_heap_t *heap, hk_slab_t *slab, void *p)
 {
-	hk_slab_t *slab = hk_slab_of(ss, p);
 	hk_block_t *b = p;
 
 	if (unlikely(!hk_slab_holds(slab, b) || b->tag == hk_tag_key))
@@ -105,13 +106,13 @@ static HK_COLD void hk_free_slow(void *p)
 	if (kind == HK_CHUNK_SUPERSLAB) {
 		hk_heap_t *heap = hk_heap_self();
 		hk_superslab_t *ss = hk_superslab_of(p);
-		unsigned int slot = hk_owned_slot(p);
+		hk_slab_t *slab = hk_slab_of(ss, p);
 
-		/* This thread's, but another of its SuperSlabs has the slot: take it back. */
+		/* This thread's, but another of its SuperSlabs has the page slots: take them back. */
 		if (atomic_load_explicit(&ss->heap, memory_order_relaxed) == heap &&
-		    heap->owned[slot] != hk_ss_last(p)) {
-			heap->owned[slot] = hk_ss_last(p);
-			if (hk_free_local(heap, ss, p))
+		    heap->pages[hk_page_slot(p)] != hk_slab_ref(heap, slab)) {
+			hk_heap_map_pages(heap, ss);
+			if (hk_free_local(heap, slab, p))
 				return;
 		}
 		hk_heap_free(p);
@@ -126,10 +127,8 @@ static HK_COLD void hk_free_slow(void *p)
 static inline void hk_free(void *p)
 {
 	hk_heap_t *heap = hk_heap_self();
-	uintptr_t last = hk_ss_last(p);
 
-	if (likely(heap->owned[hk_owned_slot(p)] == last) &&
-	    likely(hk_free_local(heap, (hk_superslab_t *)(last - (HK_SS_SIZE - 1)), p)))
+	if (likely(hk_free_local(heap, hk_heap_slab(heap, heap->pages[hk_page_slot(p)]), p)))
 		return;
 	hk_free_slow(p);
 }

@@ -31,16 +31,10 @@
 
 #define HK_DIRECT_CLASSES	(hk_size_class(HK_DIRECT_MAX) + 1)
 
-/* Never holds a block (its end and limit are 0): sends malloc to the slow path. */
-const hk_slab_t hk_slab_empty;
+/* In .bss, so its 512 KiB cost neither file size nor memory; hk_heaps_init() seals it. */
+hk_heap_t hk_heap_empty;
 
-/* The slab pointers are not const only because live heaps' are not. */
-const hk_heap_t hk_heap_empty = {
-	.direct = { [0 ... HK_DIRECT_SLOTS - 1] = (hk_slab_t *)&hk_slab_empty },
-	.current = { [0 ... HK_CLASSES - 1] = (hk_slab_t *)&hk_slab_empty },
-};
-
-__thread hk_heap_t *hk_tls_heap = (hk_heap_t *)&hk_heap_empty;
+__thread hk_heap_t *hk_tls_heap = &hk_heap_empty;
 
 pthread_mutex_t hk_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 static hk_heap_t *heaps_all;	/* guarded by hk_heaps_lock */
@@ -57,7 +51,7 @@ static void set_current(hk_heap_t *heap, unsigned int cls, hk_slab_t *slab)
 		unsigned int hi = hk_direct_slot(hk_class_size(cls));
 
 		for (unsigned int i = lo; i <= hi; i++)
-			heap->direct[i] = slab;
+			heap->direct[i] = hk_slab_ref(heap, slab);
 	}
 }
 
@@ -99,7 +93,7 @@ static void queue_remove(hk_heap_t *heap, hk_slab_t *slab)
 		q->tail = link->prev;
 	link->next = link->prev = NULL;
 	if (heap->current[slab->cls] == slab)
-		set_current(heap, slab->cls, q->head ? q->head : (hk_slab_t *)&hk_slab_empty);
+		set_current(heap, slab->cls, q->head ? q->head : &heap->none);
 }
 
 /* ------------------------------------------------------------------ */
@@ -302,7 +296,7 @@ static hk_slab_t *refill(hk_heap_t *heap, unsigned int cls)
 
 	if (atomic_load_explicit(&heap->remote, memory_order_relaxed))
 		drain_remote(heap);
-	while ((slab = heap->current[cls]) != &hk_slab_empty) {
+	while ((slab = heap->current[cls]) != &heap->none) {
 		if (slab->free || hk_slab_take_local(slab) || slab_extend(slab))
 			return slab;
 		queue_remove(heap, slab);
@@ -424,15 +418,23 @@ void hk_heap_free(void *p)
 /* ------------------------------------------------------------------ */
 /* Heap lifetime                                                       */
 
+/* Make the empty heap read-only: from here on a write through it faults. */
+void hk_heaps_init(void)
+{
+	hk_os_seal(&hk_heap_empty, sizeof(hk_heap_empty));
+}
+
+/* A heap of its own mapping: fresh memory is zero, which is mostly right. */
 static hk_heap_t *heap_new(void)
 {
-	hk_heap_t *heap = hk_meta_alloc(sizeof(*heap));
+	hk_heap_t *heap = hk_os_map(sizeof(*heap));
 
 	if (!heap)
 		return NULL;
+	hk_os_seal(&heap->none, sizeof(heap->none));
 	pthread_mutex_init(&heap->ss_lock, NULL);
-	memcpy(heap->direct, hk_heap_empty.direct, sizeof(heap->direct));
-	memcpy(heap->current, hk_heap_empty.current, sizeof(heap->current));
+	for (unsigned int cls = 0; cls < HK_CLASSES; cls++)
+		heap->current[cls] = &heap->none;
 	return heap;
 }
 
@@ -482,7 +484,7 @@ void hk_heap_thread_exit(void *arg)
 {
 	hk_heap_t *heap = arg;
 
-	hk_tls_heap = (hk_heap_t *)&hk_heap_empty;
+	hk_tls_heap = &hk_heap_empty;
 	hk_heap_collect(heap, false);
 	pthread_mutex_lock(&hk_heaps_lock);
 	heap->pooled = true;

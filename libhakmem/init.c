@@ -48,8 +48,7 @@ static __thread bool init_in_progress;
 
 /* Every process-wide lock, in nesting order. */
 static pthread_mutex_t *const fork_locks[] = {
-	&hk_heaps_lock, &hk_cache_lock, &hk_backing_lock, &hk_large_lock, &hk_meta_lock,
-	&hk_purge_lock,
+	&hk_heaps_lock, &hk_cache_lock, &hk_backing_lock, &hk_large_lock, &hk_purge_lock,
 };
 #define FORK_LOCKS (sizeof(fork_locks) / sizeof(fork_locks[0]))
 
@@ -178,6 +177,7 @@ void hk_process_init(void)
 		memcpy(&seed, random, sizeof(seed));	/* 16 bytes, not aligned */
 		hk_tag_key = HK_TAG_KEY_BUILTIN ^ (seed | 1);
 	}
+	hk_heaps_init();
 	pthread_key_create(&hk_heap_key, hk_heap_thread_exit);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	read_options();

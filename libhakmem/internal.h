@@ -10,12 +10,13 @@
  * allocates from it or touches its free lists.  Other threads that free a
  * block push it onto the owner heap's remote list, which the owner drains.
  *
- * free() finds everything by masking the pointer: SuperSlab = ptr & ~(2 MiB-1),
- * slab descriptor = header->slabs[(ptr - SuperSlab) >> 16].  Before it
- * reads the header, the fast path asks the thread's heap whether that is
- * one of its SuperSlabs, the slow path a flat chunk map of which 2 MiB
- * chunks are hakmem's, so a foreign pointer is reported instead of
- * dereferenced.
+ * free() finds a block's slab descriptor in one load: the thread's heap maps
+ * every 64 KiB page of its own SuperSlabs to the page's descriptor, and
+ * the descriptor's bounds say whether the pointer is one of its blocks.
+ * A pointer the heap does not map is asked about on the slow path, in a
+ * flat chunk map of which 2 MiB chunks are hakmem's, so a foreign pointer
+ * is reported instead of dereferenced; a SuperSlab's header is found by
+ * masking: ptr & ~(2 MiB - 1).
  */
 #ifndef HAKMEM_INTERNAL_H
 #define HAKMEM_INTERNAL_H
@@ -25,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "size_class.h"
 
@@ -145,16 +147,15 @@ static inline uint8_t hk_slab_flags(const hk_slab_t *slab)
  * n * M mod 2^64 = q * r + m * M as long as that stays below 2^64, which
  * holds for n < 2^32 since M > 2^46.  So n * M < carved * r exactly when
  * m = 0 and q < carved (for m > 0 the product is at least M, far above
- * carved * r).  n is taken modulo 2^32: a pointer below @start (the
- * SuperSlab header, the slab before) wraps to an offset above 2^32 - 2^21,
- * and NULL to one at least the slab's size (no slab crosses a 4 GiB
- * boundary), so neither passes.
+ * carved * r).  The first test keeps n below a SuperSlab's size, so a
+ * pointer below @start (the SuperSlab header, the slab before, NULL) or
+ * far away never reaches the product.
  */
 static inline bool hk_slab_holds(const hk_slab_t *slab, const void *p)
 {
-	uint32_t n = (uint32_t)((uintptr_t)p - (uintptr_t)slab->start);
+	uintptr_t n = (uintptr_t)p - (uintptr_t)slab->start;
 
-	return (uint64_t)n * slab->magic < slab->limit;
+	return n < HK_SS_SIZE && n * slab->magic < slab->limit;
 }
 
 /*
@@ -162,9 +163,10 @@ static inline bool hk_slab_holds(const hk_slab_t *slab, const void *p)
  * check malloc makes of the block it pops, one instruction cheaper than
  * hk_slab_holds().  A range is enough there: free() put only exact blocks
  * on the list, and a link overwritten without the key decodes to an
- * address that falls outside (with odds of carved bytes in 2^32).  The same
- * 32-bit arithmetic as hk_slab_holds() rejects pointers below @start and
- * NULL (its offset is at least the slab's size).
+ * address that falls outside (with odds of carved bytes in 2^32).  The
+ * offset is taken modulo 2^32: a pointer below @start wraps to one above
+ * 2^32 - 2^21, and NULL gives one at least the slab's size (no slab
+ * crosses a 4 GiB boundary), so neither passes.
  */
 static inline bool hk_slab_covers(const hk_slab_t *slab, const void *p)
 {
@@ -253,36 +255,42 @@ struct hk_heap_stats {
 };
 
 /*
- * A heap's own SuperSlabs, direct-mapped by address: slot hk_owned_slot(ss)
- * holds hk_ss_last(ss) if the heap owns ss, else another of its SuperSlabs
- * or 0 (which no pointer's last byte address equals).  free()'s fast path
- * asks this one load instead of the chunk map and the owner field: a hit
- * is a SuperSlab of the calling thread, so dereferencing it is safe.  The
- * slot is the chunk number modulo 2048, which the 32-bit shift gives for
- * free: 2048 slots (16 KiB) cover 4 GiB of SuperSlabs; the rare SuperSlab
- * that loses its slot to another one is freed into by the slow path, which
- * puts it back.
+ * A heap's reference to a slab descriptor: its address less the heap's.
+ * Zero, what fresh memory holds, refers to the heap's @none, so the fast
+ * paths' tables need no initialisation and no test for "no slab".
  */
-#define HK_OWNED_SLOTS		2048
+typedef intptr_t hk_slab_ref_t;
 
-static inline unsigned int hk_owned_slot(const void *p)
-{
-	_Static_assert(HK_OWNED_SLOTS == 1u << (32 - HK_SS_SHIFT), "slot is not the shift");
-	return (uint32_t)(uintptr_t)p >> HK_SS_SHIFT;
-}
+/*
+ * The heap's page table: slot hk_page_slot(p) refers to the descriptor of
+ * p's page if p is in a SuperSlab the heap owns, else to another of its
+ * pages or to @none.  free()'s fast path loads it and lets the descriptor's
+ * bounds (hk_slab_holds()) tell which: only a block of the heap's own
+ * passes, so what it then writes is the calling thread's.  The slot is
+ * the page number modulo 2^16, which the 32-bit shift gives for free:
+ * 512 KiB of table, touched 256 bytes per SuperSlab, cover 4 GiB of
+ * SuperSlabs; the rare SuperSlab whose slots another one took is freed
+ * into by the slow path, which maps it again.
+ */
+#define HK_PAGE_SLOTS		((size_t)1 << (32 - HK_PAGE_SHIFT))
 
-/* The last byte address of @p's SuperSlab (a 2 MiB chunk): never 0. */
-static inline uintptr_t hk_ss_last(const void *p)
+static inline unsigned int hk_page_slot(const void *p)
 {
-	return (uintptr_t)p | (HK_SS_SIZE - 1);
+	return (uint32_t)(uintptr_t)p >> HK_PAGE_SHIFT;
 }
 
 struct hk_heap {
+	/*
+	 * Alone on the first page, which is read-only: the slab zero
+	 * references resolve to.  It holds no byte (start, end, magic and
+	 * limit are 0), so the fast paths send it to their slow paths.
+	 */
+	_Alignas(HK_OS_PAGE) hk_slab_t none;
 	/* malloc fast path: current slab of each size up to HK_DIRECT_MAX, by hk_direct_slot(). */
-	hk_slab_t *direct[HK_DIRECT_SLOTS];
+	_Alignas(HK_OS_PAGE) hk_slab_ref_t direct[HK_DIRECT_SLOTS];
 	/* free fast path; changed by the owner (or, while pooled, a holder of hk_heaps_lock). */
-	uintptr_t owned[HK_OWNED_SLOTS];
-	/* Current slab of each class: the head of its queue, or hk_slab_empty. */
+	hk_slab_ref_t pages[HK_PAGE_SLOTS];
+	/* Current slab of each class: the head of its queue, or &none. */
 	hk_slab_t *current[HK_CLASSES];
 	struct hk_slab_queue queues[HK_CLASSES];
 	/*
@@ -304,12 +312,41 @@ struct hk_heap {
 	_Alignas(64) _Atomic(hk_block_t *) remote;
 };
 
+static inline hk_slab_t *hk_heap_slab(hk_heap_t *heap, hk_slab_ref_t ref)
+{
+	return (hk_slab_t *)((uintptr_t)heap + (uintptr_t)ref);
+}
+
+static inline hk_slab_ref_t hk_slab_ref(const hk_heap_t *heap, const hk_slab_t *slab)
+{
+	return (hk_slab_ref_t)((uintptr_t)slab - (uintptr_t)heap);
+}
+
+/* Map the pages of @ss, a SuperSlab @heap owns, in @heap's page table. */
+static inline void hk_heap_map_pages(hk_heap_t *heap, hk_superslab_t *ss)
+{
+	hk_slab_ref_t *slot = &heap->pages[hk_page_slot(ss)];
+
+	for (unsigned int i = 0; i < HK_PAGES; i++)
+		slot[i] = hk_slab_ref(heap, &ss->slabs[i]);
+}
+
+/* Unmap the pages of @ss from @heap's page table, unless another SuperSlab took them. */
+static inline void hk_heap_unmap_pages(hk_heap_t *heap, hk_superslab_t *ss)
+{
+	hk_slab_ref_t *slot = &heap->pages[hk_page_slot(ss)];
+
+	if (slot[0] == hk_slab_ref(heap, &ss->slabs[0]))
+		memset(slot, 0, HK_PAGES * sizeof(*slot));
+}
+
 /*
- * The heap of threads that have none and its slabs: read-only, so any write
- * through them (a bug) faults instead of corrupting shared state.
+ * The heap of threads that have none: all zero, every reference to its
+ * @none, and read-only once the process is set up, so any write through
+ * it (a bug) faults instead of corrupting shared state.
  */
-extern HK_HIDDEN const hk_heap_t hk_heap_empty;
-extern HK_HIDDEN const hk_slab_t hk_slab_empty;
+extern HK_HIDDEN hk_heap_t hk_heap_empty;
+
 extern HK_HIDDEN __thread hk_heap_t *hk_tls_heap __attribute__((tls_model("initial-exec")));
 
 static inline hk_heap_t *hk_heap_self(void)
@@ -338,9 +375,8 @@ extern HK_HIDDEN uintptr_t hk_tag_key;
  */
 extern HK_HIDDEN pthread_mutex_t hk_heaps_lock;	/* heap list and heap pool */
 extern HK_HIDDEN pthread_mutex_t hk_cache_lock;	/* empty-SuperSlab cache */
-extern HK_HIDDEN pthread_mutex_t hk_large_lock;	/* large-mapping cache */
-extern HK_HIDDEN pthread_mutex_t hk_meta_lock;		/* metadata arena */
 extern HK_HIDDEN pthread_mutex_t hk_backing_lock;	/* the backing's stock */
+extern HK_HIDDEN pthread_mutex_t hk_large_lock;	/* large-mapping cache */
 extern HK_HIDDEN pthread_mutex_t hk_purge_lock;	/* the purger's state */
 
 /*
@@ -402,8 +438,8 @@ HK_HIDDEN void *hk_os_map(size_t size);
 HK_HIDDEN void *hk_os_map_aligned(size_t size, size_t align, bool reserve_only);
 HK_HIDDEN void hk_os_unmap(void *addr, size_t size);
 HK_HIDDEN void hk_os_purge(void *addr, size_t size);
+HK_HIDDEN void hk_os_seal(void *addr, size_t size);
 HK_HIDDEN uint64_t hk_clock_ms(void);
-HK_HIDDEN void *hk_meta_alloc(size_t size);
 
 /* backing*.c: where SuperSlabs come from */
 struct hk_backing {
@@ -439,6 +475,7 @@ HK_HIDDEN void hk_heap_free(void *p);
 HK_HIDDEN void hk_slab_emptied(hk_slab_t *slab);
 HK_HIDDEN void *hk_slab_aligned_block(void *block, size_t alignment);
 HK_HIDDEN hk_block_t *hk_slab_block_start(const hk_slab_t *slab, const void *p);
+HK_HIDDEN void hk_heaps_init(void);
 HK_HIDDEN hk_heap_t *hk_heap_init_thread(void);
 HK_HIDDEN void hk_heap_thread_exit(void *heap);
 HK_HIDDEN bool hk_heap_collect(hk_heap_t *heap, bool force);

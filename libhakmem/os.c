@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Memory and time from the kernel: mappings, purges, the clock, and the
- * small bump arena that holds hakmem's own metadata (heaps, chunk map).
- * Nothing here calls malloc, so it is safe while malloc is being set up.
+ * Memory and time from the kernel: mappings, purges, protection and the
+ * clock.  Nothing here calls malloc, so it is safe while malloc is being
+ * set up.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -61,6 +61,19 @@ void hk_os_purge(void *addr, size_t size)
 	atomic_fetch_add_explicit(&hk_stats.purged_bytes, size, memory_order_relaxed);
 }
 
+/*
+ * Make the pages of @addr (page-aligned) .. @addr + @size read-only.  It
+ * guards against hakmem's own bugs, so a failure (no memory to split the
+ * mapping) only leaves them writable.
+ */
+void hk_os_seal(void *addr, size_t size)
+{
+	int saved = errno;
+
+	mprotect(addr, size, PROT_READ);
+	errno = saved;
+}
+
 uint64_t hk_clock_ms(void)
 {
 	struct timespec ts;
@@ -68,34 +81,4 @@ uint64_t hk_clock_ms(void)
 	/* The coarse clock is a vDSO read: cheap enough for slow paths. */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* ------------------------------------------------------------------ */
-/* Metadata arena: never freed, so heaps and map pages are immortal.   */
-
-#define HK_META_CHUNK	((size_t)256 * 1024)
-
-pthread_mutex_t hk_meta_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint8_t *meta_cursor, *meta_end;
-
-void *hk_meta_alloc(size_t size)
-{
-	uint8_t *p = NULL;
-
-	size = hk_align_up(size, 64);
-	pthread_mutex_lock(&hk_meta_lock);
-	if ((size_t)(meta_end - meta_cursor) < size) {
-		size_t chunk = size > HK_META_CHUNK ? hk_align_up(size, HK_OS_PAGE) : HK_META_CHUNK;
-		uint8_t *fresh = hk_os_map(chunk);
-
-		if (!fresh)
-			goto out;
-		meta_cursor = fresh;
-		meta_end = fresh + chunk;
-	}
-	p = meta_cursor;
-	meta_cursor += size;
-out:
-	pthread_mutex_unlock(&hk_meta_lock);
-	return p;
 }

@@ -166,8 +166,7 @@ static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)
 		partial_remove(heap, ss);
 	heap->superslabs--;
 	heap->stats.superslabs_released++;
-	if (heap->owned[hk_owned_slot(ss)] == hk_ss_last(ss))
-		heap->owned[hk_owned_slot(ss)] = 0;
+	hk_heap_unmap_pages(heap, ss);
 	atomic_store_explicit(&ss->heap, NULL, memory_order_relaxed);
 	ss->cached_at = now;
 
@@ -231,7 +230,7 @@ static hk_superslab_t *superslab_acquire(void)
 static void superslab_adopt(hk_heap_t *heap, hk_superslab_t *ss)
 {
 	atomic_store_explicit(&ss->heap, heap, memory_order_relaxed);
-	heap->owned[hk_owned_slot(ss)] = hk_ss_last(ss);
+	hk_heap_map_pages(heap, ss);
 	heap->superslabs++;
 	heap->stats.superslabs_acquired++;
 	partial_push(heap, ss);

@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hakmem.h"
@@ -96,7 +97,8 @@ static void test_superslab_lookup(void)
 		CHECK(p && ((uintptr_t)p % HK_ALIGN) == 0, "class %u pointer %p", cls, (void *)p);
 		CHECK(((uintptr_t)ss % HK_SS_SIZE) == 0, "SuperSlab alignment");
 		CHECK(hk_chunk_kind(p) == HK_CHUNK_SUPERSLAB, "class %u mapped", cls);
-		CHECK(hk_heap_self()->owned[hk_owned_slot(p)] == hk_ss_last(p), "class %u owned slot", cls);
+		CHECK(hk_heap_slab(hk_heap_self(), hk_heap_self()->pages[hk_page_slot(p)]) ==
+		      hk_slab_of(ss, p), "class %u page slot", cls);
 		CHECK(atomic_load(&ss->heap) == hk_heap_self(), "owner");
 		CHECK(slab->cls == cls && slab->block_size == size, "class %u slab has %u/%u",
 		      cls, slab->cls, slab->block_size);
@@ -179,7 +181,8 @@ static void test_slab_checks(void)
 		CHECK(!hk_slab_covers(slab, NULL) && !hk_slab_holds(slab, NULL), "class %u NULL", cls);
 		hakmem_free(p);
 	}
-	CHECK(!hk_slab_covers(&hk_slab_empty, NULL) && !hk_slab_holds(&hk_slab_empty, NULL),
+	CHECK(!hk_slab_covers(&hk_heap_empty.none, NULL) && !hk_slab_holds(&hk_heap_empty.none, NULL) &&
+	      !hk_slab_holds(&hk_heap_empty.none, (void *)HK_ALIGN),
 	      "the empty slab holds nothing");
 
 	far.magic = hk_slab_magic(far.block_size);
@@ -282,40 +285,93 @@ static void test_remote_free(void)
 	CHECK(atomic_load(&heap->remote) == NULL, "remote list drained");
 }
 
-/* Every slot of @heap's owned table is empty or names a SuperSlab @heap owns. */
-static void check_owned_slots(hk_heap_t *heap)
+/*
+ * Every slot of @heap's page table refers to none or to the descriptor of
+ * its own page in a SuperSlab @heap owns.
+ */
+static void check_page_slots(hk_heap_t *heap)
 {
-	for (unsigned int slot = 0; slot < HK_OWNED_SLOTS; slot++) {
-		uintptr_t last = heap->owned[slot];
-		hk_superslab_t *ss = (hk_superslab_t *)(last - (HK_SS_SIZE - 1));
+	for (unsigned int slot = 0; slot < HK_PAGE_SLOTS; slot++) {
+		hk_slab_t *slab = hk_heap_slab(heap, heap->pages[slot]);
+		hk_superslab_t *ss = hk_superslab_of(slab);
 
-		if (!last)
+		if (slab == &heap->none)
 			continue;
-		CHECK(hk_owned_slot(ss) == slot, "slot %u names a SuperSlab of slot %u", slot,
-		      hk_owned_slot(ss));
 		CHECK(hk_chunk_kind(ss) == HK_CHUNK_SUPERSLAB && atomic_load(&ss->heap) == heap,
-		      "slot %u names a SuperSlab the heap does not own", slot);
+		      "slot %u refers into a SuperSlab the heap does not own", slot);
+		CHECK(slab == &ss->slabs[slot % HK_PAGES] && hk_page_slot(ss) == slot - slot % HK_PAGES,
+		      "slot %u refers to another page's descriptor", slot);
 	}
 }
 
 /*
- * free()'s fast path asks the heap's table of owned SuperSlabs: a new one
- * has its slot, and one that lost its slot to another is freed into through
- * the slow path, which puts it back.
+ * free()'s fast path asks the heap's page table: a new SuperSlab's pages
+ * are in it, and one whose slots another SuperSlab took is freed into
+ * through the slow path, which maps it again.  A slot that refers to
+ * another SuperSlab's page at the same address modulo 4 GiB must not let
+ * that SuperSlab's bounds accept the pointer.
  */
-static void test_owned_table(void)
+static void test_page_table(void)
 {
-	void *p = hakmem_malloc(64), *q = hakmem_malloc(64);
+	void *p = hakmem_malloc(64), *q = hakmem_malloc(64), *r = hakmem_malloc(64);
 	hk_heap_t *heap = hk_heap_self();
-	unsigned int slot = hk_owned_slot(p);
+	hk_superslab_t *ss = hk_superslab_of(p);
+	unsigned int slot = hk_page_slot(p);
+	static hk_superslab_t alias;	/* what a SuperSlab 4 GiB away would look like */
+	hk_slab_t *slab = hk_slab_of(ss, p);
 
-	CHECK(hk_superslab_of(p) == hk_superslab_of(q), "two blocks of one slab");
-	CHECK(heap->owned[slot] == hk_ss_last(p), "the SuperSlab has its slot");
-	heap->owned[slot] = 0;	/* as if another SuperSlab had taken it */
+	CHECK(ss == hk_superslab_of(q) && ss == hk_superslab_of(r), "three blocks of one slab");
+	CHECK(heap->pages[slot] == hk_slab_ref(heap, slab), "the page has its slot");
+
+	/* Lost to another SuperSlab: the slow path maps the pages back. */
+	memset(&heap->pages[hk_page_slot(ss)], 0, HK_PAGES * sizeof(heap->pages[0]));
 	hakmem_free(p);
-	CHECK(heap->owned[slot] == hk_ss_last(q), "the slow path put it back");
+	CHECK(heap->pages[slot] == hk_slab_ref(heap, slab), "the slow path put it back");
+
+	/* A slab of the same geometry, 4 GiB (or any multiple) away, has the slot. */
+	alias.slabs[slot % HK_PAGES] = *slab;
+	alias.slabs[slot % HK_PAGES].start = slab->start + ((uintptr_t)1 << 32);
+	heap->pages[slot] = hk_slab_ref(heap, &alias.slabs[slot % HK_PAGES]);
 	hakmem_free(q);
-	check_owned_slots(heap);
+	CHECK(heap->pages[slot] == hk_slab_ref(heap, slab), "the alias did not take the block");
+	CHECK(alias.slabs[slot % HK_PAGES].local != q && slab->local == q,
+	      "q went onto its own slab, not the alias");
+	hakmem_free(r);
+	check_page_slots(heap);
+}
+
+/* Whether /proc/self/maps shows @addr in a mapping that is readable but not writable. */
+static bool read_only(const void *addr)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	unsigned long lo, hi;
+	char perms[5];
+	bool found = false, ro = false;
+
+	while (maps && !found && fscanf(maps, "%lx-%lx %4s%*[^\n]", &lo, &hi, perms) == 3) {
+		found = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		ro = perms[0] == 'r' && perms[1] == '-';
+	}
+	if (maps)
+		fclose(maps);
+	return found && ro;
+}
+
+/*
+ * The slab that zero references resolve to is read-only in every heap, the
+ * empty heap is read-only as a whole, and a heap's tables are writable.
+ */
+static void test_read_only_sentinels(void)
+{
+	hk_heap_t *heap;
+
+	hakmem_free(hakmem_malloc(16));	/* this thread has a heap */
+	heap = hk_heap_self();
+	CHECK(heap != &hk_heap_empty, "the thread has a heap");
+	CHECK(read_only(&heap->none), "the heap's none slab is read-only");
+	CHECK(!read_only(heap->direct) && !read_only(heap->pages), "the heap's tables are writable");
+	CHECK(read_only(&hk_heap_empty.none) && read_only(&hk_heap_empty.pages[HK_PAGE_SLOTS - 1]) &&
+	      read_only(&hk_heap_empty.remote), "the empty heap is read-only");
 }
 
 /* With no decay delay, a trim returns cached SuperSlabs and purges free pages. */
@@ -373,7 +429,7 @@ static void test_trim(void)
 		hakmem_free(blocks[i]);
 	CHECK(hakmem_trim() == 1, "trim released something");
 	CHECK(atomic_load(&hk_stats.ss_unmapped) > unmapped, "SuperSlabs unmapped");
-	check_owned_slots(hk_heap_self());
+	check_page_slots(hk_heap_self());
 }
 
 int main(void)
@@ -387,8 +443,9 @@ int main(void)
 	unit_run("aligned allocation 32 B .. 8 MiB", test_aligned);
 	unit_run("large blocks: map, realloc, cache", test_large);
 	unit_run("remote frees reach the owner", test_remote_free);
-	unit_run("owned table: slots, lost and regained", test_owned_table);
+	unit_run("page table: slots, lost and regained, aliased", test_page_table);
 	unit_run("slabs empty with their last block, on either list", test_slab_accounting);
+	unit_run("sentinel slab and heap are read-only", test_read_only_sentinels);
 	unit_run("trim returns memory", test_trim);
 	return unit_done();
 }
