@@ -71,7 +71,7 @@ static inline void *hk_malloc(size_t size)
 
 /*
  * The out-of-line ends of free(): after either, memory may be left to
- * decay, which the purger hears of here, where no lock is held.
+ * decay, which the purger hears of here, where no hakmem lock is held.
  */
 static HK_COLD void hk_free_emptied(hk_slab_t *slab)
 {
@@ -136,17 +136,28 @@ static inline void hk_free(void *p)
 /* Every way to a large block goes through here, so set-up has run. */
 static void *hk_large(size_t size, size_t alignment, bool zero)
 {
+	void *p;
+
 	hk_process_init();
-	return hk_large_alloc(size, alignment, zero);
+	p = hk_large_alloc(size, alignment, zero);
+	hk_purge_poll_malloc();
+	return p;
 }
 
-/* The out-of-line half of malloc: set-up, and routing by size. */
+/*
+ * The out-of-line half of malloc: set-up, routing by size, and the one
+ * place besides hk_large() where the purger may be started.
+ */
 static void *hk_malloc_slow(size_t size)
 {
+	void *p;
+
 	if (size > HK_MID_MAX)
 		return hk_large(size, 0, false);
 	hk_process_init();
-	return hk_heap_malloc(size);
+	p = hk_heap_malloc(size);
+	hk_purge_poll_malloc();
+	return p;
 }
 
 /* Usable bytes from @p to the end of its block; 0 for pointers not ours. */

@@ -494,14 +494,27 @@ HK_HIDDEN bool hk_large_cache_trim(bool force);
 HK_HIDDEN bool hk_large_cache_decay(void);
 
 /*
- * purge.c: the background purger.  Code that leaves memory to decay sets
- * hk_purge_wanted; the API layer passes that on with hk_purge_poll() at
- * points where no hakmem lock is held, since starting the thread may call
- * malloc.
+ * purge.c: the background purger.  Any layer, without a lock, says when
+ * the process grows big enough to need one (hk_purge_need()) and when
+ * memory is left to decay (hk_purge_want()); the API layer passes both on
+ * where it holds no hakmem lock: malloc's slow paths start the purger
+ * (pthread_create() calls malloc), malloc and free wake it.
  */
+enum { HK_PURGE_UNNEEDED, HK_PURGE_NEEDED, HK_PURGE_STARTED };
+extern HK_HIDDEN _Atomic int hk_purge_state;
 extern HK_HIDDEN _Atomic bool hk_purge_wanted;
+HK_HIDDEN void hk_purge_start(void);
 HK_HIDDEN void hk_purge_kick(void);
 HK_HIDDEN void hk_purge_fork_child(void);
+
+static inline void hk_purge_need(void)
+{
+	int unneeded = HK_PURGE_UNNEEDED;
+
+	if (atomic_load_explicit(&hk_purge_state, memory_order_relaxed) == HK_PURGE_UNNEEDED)
+		atomic_compare_exchange_strong_explicit(&hk_purge_state, &unneeded, HK_PURGE_NEEDED,
+							memory_order_relaxed, memory_order_relaxed);
+}
 
 static inline void hk_purge_want(void)
 {
@@ -509,10 +522,20 @@ static inline void hk_purge_want(void)
 		atomic_store_explicit(&hk_purge_wanted, true, memory_order_relaxed);
 }
 
+/* From free(), which must never start a thread (see purge.c). */
 static inline void hk_purge_poll(void)
 {
 	if (unlikely(atomic_load_explicit(&hk_purge_wanted, memory_order_relaxed)))
 		hk_purge_kick();
+}
+
+/* From malloc's slow paths. */
+static inline void hk_purge_poll_malloc(void)
+{
+	if (unlikely(atomic_load_explicit(&hk_purge_state, memory_order_relaxed) ==
+		     HK_PURGE_NEEDED))
+		hk_purge_start();
+	hk_purge_poll();
 }
 
 /* stats.c */

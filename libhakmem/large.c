@@ -74,6 +74,9 @@ static hk_large_t *header_of(const void *p, unsigned int kind)
 static void account(int64_t bytes)
 {
 	hk_stat_peak(&hk_stats.large_bytes_live, &hk_stats.large_bytes_peak, bytes);
+	/* Large mappings are cached, and the cache decays. */
+	if (bytes > 0)
+		hk_purge_need();
 }
 
 /* The cache's byte budget: half the large bytes in use, at least the minimum. */

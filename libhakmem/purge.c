@@ -5,20 +5,24 @@
  * call that would do it (a server between requests, a tool waiting for
  * input, memory left behind by exited threads).
  *
- * It starts the first time memory is left to decay in quantity: a whole
- * SuperSlab or a large mapping freed, free pages in a heap of more than one
- * SuperSlab, an exited thread's heap with memory.  Small processes never
- * start it.  While anything is left to purge it wakes every half delay;
- * once everything has decayed it sleeps until the next request, so an idle
- * process has no wakeups.  It runs at normal priority: a SCHED_IDLE thread
- * would never run on a busy machine, and a process cannot finish exiting
- * until each of its threads has run once more.
+ * It is needed once the process has mapped a second SuperSlab or a large
+ * block (hk_purge_need()), and then started by the next slow path of
+ * malloc (hk_purge_start()).  Never by free(): glibc calls free() with
+ * locks of its own held that pthread_create() takes, the stack cache's
+ * in pthread_join() for one, and a free() that started a thread there
+ * would hang for good.  Small processes never start it.  It sleeps until
+ * memory is left to decay (hk_purge_kick(), from malloc or free, which
+ * only wakes it); while anything is left to purge it wakes every half
+ * delay; once everything has decayed it sleeps again, so an idle process
+ * has no wakeups.  It runs at normal priority: a SCHED_IDLE thread would
+ * never run on a busy machine, and a process cannot finish exiting until
+ * each of its threads has run once more.
  *
- * Requests come through hk_purge_wanted, which any layer may set without a
- * lock; the API layer calls hk_purge_kick() when it sees it, with no hakmem
- * lock held, because pthread_create() calls malloc.
+ * Both requests come through flags that any layer may set without a lock;
+ * the API layer passes them on where it holds no hakmem lock.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -26,17 +30,12 @@
 #include "internal.h"
 
 _Atomic bool hk_purge_wanted;
+_Atomic int hk_purge_state;
 
 pthread_mutex_t hk_purge_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t requested_cond = PTHREAD_COND_INITIALIZER;
-/*
- * All guarded by hk_purge_lock, which is last in the lock order: nothing
- * that may call malloc (pthread_create() does) runs while it is held.
- */
-static bool requested;		/* something was left to decay since the last pass began */
-static bool starting;		/* a thread is between deciding to start it and pthread_create() */
-static bool running;		/* the thread exists */
-static bool unavailable;	/* pthread_create failed: give up until the next fork */
+/* Something was left to decay since the last pass began; guarded by hk_purge_lock. */
+static bool requested;
 
 static void sleep_ms(uint64_t ms)
 {
@@ -73,63 +72,66 @@ static void *purger_main(void *arg)
 	return NULL;
 }
 
-/* Start the thread with every signal blocked: signals are the program's business. */
-static bool start_thread(void)
+/*
+ * Start the thread with every signal blocked: signals are the program's
+ * business, as is errno, which a malloc that succeeded leaves alone.
+ */
+static void start_thread(void)
 {
+	int saved_errno = errno;
 	sigset_t all, old;
 	pthread_attr_t attr;
 	pthread_t thread;
-	bool started;
 
 	sigfillset(&all);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	started = pthread_create(&thread, &attr, purger_main, NULL) == 0;
-	if (started)
+	if (pthread_create(&thread, &attr, purger_main, NULL) == 0)
 		pthread_setname_np(thread, "hakmem-purge");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	return started;
+	errno = saved_errno;
 }
 
-void hk_purge_kick(void)
+/*
+ * From malloc's slow paths, with no lock held: start the purger if it is
+ * needed and not started.  One attempt per process: if pthread_create()
+ * fails, memory decays on the program's own slow paths only, until a
+ * fork's child tries again.
+ */
+void hk_purge_start(void)
 {
-	bool start = false, started;
+	int needed = HK_PURGE_NEEDED;
 
 	/*
 	 * Not from a thread without a heap: one that is exiting would take
 	 * back the heap it has just pooled when pthread_create() allocates.
 	 */
-	if (hk_heap_self() == &hk_heap_empty)
+	if (hk_heap_self() == &hk_heap_empty ||
+	    !atomic_compare_exchange_strong_explicit(&hk_purge_state, &needed, HK_PURGE_STARTED,
+						     memory_order_relaxed, memory_order_relaxed))
 		return;
+	start_thread();
+}
 
+/* Memory was left to decay: wake the purger, or have it begin with a pass. */
+void hk_purge_kick(void)
+{
 	atomic_store_explicit(&hk_purge_wanted, false, memory_order_relaxed);
 	pthread_mutex_lock(&hk_purge_lock);
 	requested = true;
-	if (running)
-		pthread_cond_signal(&requested_cond);
-	else if (!starting && !unavailable)
-		start = starting = true;
-	pthread_mutex_unlock(&hk_purge_lock);
-	if (!start)
-		return;
-
-	started = start_thread();
-	pthread_mutex_lock(&hk_purge_lock);
-	starting = false;
-	running = started;
-	unavailable = !started;
+	pthread_cond_signal(&requested_cond);
 	pthread_mutex_unlock(&hk_purge_lock);
 }
 
-/* A fork child has no purger; its first request starts one. */
+/* A fork child has no purger: if the parent had one, its next slow path starts one. */
 void hk_purge_fork_child(void)
 {
 	pthread_cond_init(&requested_cond, NULL);
-	starting = false;
-	running = false;
-	unavailable = false;
-	requested = false;
+	if (atomic_load_explicit(&hk_purge_state, memory_order_relaxed) == HK_PURGE_STARTED) {
+		atomic_store_explicit(&hk_purge_state, HK_PURGE_NEEDED, memory_order_relaxed);
+		requested = true;
+	}
 }

@@ -222,6 +222,9 @@ static hk_superslab_t *superslab_acquire(void)
 		mark_pages_unused(ss, 0, HK_PAGES);
 		atomic_fetch_add_explicit(&hk_stats.ss_mapped, 1, memory_order_relaxed);
 		hk_stat_peak(&hk_stats.ss_live, &hk_stats.ss_peak, 1);
+		/* A process of one SuperSlab decays on its own slow paths. */
+		if (atomic_load_explicit(&hk_stats.ss_live, memory_order_relaxed) > 1)
+			hk_purge_need();
 	}
 	return ss;
 }

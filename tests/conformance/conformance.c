@@ -1042,6 +1042,42 @@ static void test_decay_exited_thread(void)
 	check_decayed(peak, "100 MB allocated by an exited thread, freed by main");
 }
 
+/*
+ * A fork child has no purger, whatever its parent had: its own memory
+ * still decays while it idles.  The parent grows past one SuperSlab first,
+ * so that it has a purger to lose.
+ */
+static void test_decay_fork_child(void)
+{
+	void **p = pointer_array(DECAY_BLOCKS / 2);
+	int status = 0;
+	pid_t pid;
+
+	fill_blocks(p, DECAY_BLOCKS / 4);
+	for (size_t i = 0; i < DECAY_BLOCKS / 4; i++)
+		free(p[i]);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		CHECK(false, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		size_t peak;
+
+		fill_blocks(p, DECAY_BLOCKS / 2);
+		peak = rss_bytes();
+		for (size_t i = 0; i < DECAY_BLOCKS / 2; i++)
+			free(p[i]);
+		check_decayed(peak, "a fork child's 100000 x 1000 B freed");
+		fflush(NULL);
+		_exit(group_failures ? 1 : 0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks failed (status %#x)",
+	      status);
+}
+
 /* Sum of voluntary and involuntary context switches of every thread but this one. */
 static unsigned long other_threads_switches(int *threads)
 {
@@ -1100,7 +1136,7 @@ static void test_idle_quiet(void)
 	      threads, after - before);
 }
 
-/* A process that never frees much starts no helper thread. */
+/* A small process (within one SuperSlab) starts no helper thread. */
 static void test_small_no_thread(void)
 {
 	void *p[64];
@@ -1115,6 +1151,78 @@ static void test_small_no_thread(void)
 	sleep_ms(2 * DECAY_MS);
 	other_threads_switches(&threads);
 	EXPECT_HAKMEM(threads == 0, "%d helper thread(s) in a process that freed 6 KB at a time", threads);
+}
+
+/*
+ * join-threads: once glibc's cache of thread stacks holds more than 40 MiB,
+ * pthread_join() frees exited threads' TLS with the cache's lock held.  An
+ * allocator that starts a thread from that free() (pthread_create() takes
+ * the same lock) hangs for good, with every signal blocked.  So the rounds
+ * run in a child, killed if they have not finished in 20 s.
+ */
+enum { JOIN_ROUNDS = 5, JOIN_THREADS = 12, JOIN_BLOCKS = 100 };
+static pthread_barrier_t join_barrier;
+
+static void *join_worker(void *arg)
+{
+	void *p[JOIN_BLOCKS];
+
+	for (int i = 0; i < JOIN_BLOCKS; i++)
+		p[i] = written_block(64 + (size_t)i);
+	/* All alive at once: each round leaves JOIN_THREADS stacks in the cache. */
+	pthread_barrier_wait(&join_barrier);
+	for (int i = 0; i < JOIN_BLOCKS; i++)
+		free(p[i]);
+	return arg;
+}
+
+static void join_rounds(void)
+{
+	pthread_t t[JOIN_THREADS];
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 8 * MiB);
+	for (int round = 0; round < JOIN_ROUNDS; round++) {
+		pthread_barrier_init(&join_barrier, NULL, JOIN_THREADS);
+		for (int i = 0; i < JOIN_THREADS; i++) {
+			if (pthread_create(&t[i], &attr, join_worker, NULL) != 0)
+				_exit(3);
+		}
+		for (int i = 0; i < JOIN_THREADS; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&join_barrier);
+	}
+}
+
+static void test_join_threads(void)
+{
+	int status = 0, waited = 0;
+	pid_t pid, done = 0;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		CHECK(false, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		join_rounds();
+		_exit(0);
+	}
+	while (waited < 20000 && (done = waitpid(pid, &status, WNOHANG)) == 0) {
+		sleep_ms(50);
+		waited += 50;
+	}
+	if (done != pid) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		CHECK(false, "%d rounds of %d threads joined: hung, killed after 20 s",
+		      JOIN_ROUNDS, JOIN_THREADS);
+		return;
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "%d rounds of %d threads joined: child status %#x", JOIN_ROUNDS, JOIN_THREADS, status);
 }
 
 /*
@@ -1705,8 +1813,10 @@ static const struct group {
 	{ "trim-rss", test_trim_rss },
 	{ "decay-idle", test_decay_idle },
 	{ "decay-exited-thread", test_decay_exited_thread },
+	{ "decay-fork-child", test_decay_fork_child },
 	{ "idle-quiet", test_idle_quiet },
 	{ "small-no-thread", test_small_no_thread },
+	{ "join-threads", test_join_threads },
 	{ "mid-reuse", test_mid_reuse },
 	{ "large-reuse", test_large_reuse },
 	{ "large-buffer", test_large_buffer },
