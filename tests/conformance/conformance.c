@@ -1007,16 +1007,25 @@ static void check_decayed(size_t peak, const char *what)
 		       cur_group, rss / KiB, peak / KiB, waited);
 }
 
-static void test_decay_idle(void)
+/* Allocate and write @n blocks, free them all, and check that they decay. */
+static void check_freed_blocks_decay(size_t n)
 {
-	void **p = pointer_array(DECAY_BLOCKS);
+	void **p = pointer_array(n);
+	char what[64];
 	size_t peak;
 
-	fill_blocks(p, DECAY_BLOCKS);
+	fill_blocks(p, n);
 	peak = rss_bytes();
-	for (size_t i = 0; i < DECAY_BLOCKS; i++)
+	for (size_t i = 0; i < n; i++)
 		free(p[i]);
-	check_decayed(peak, "200000 x 1000 B freed");
+	snprintf(what, sizeof(what), "%zu x %d B freed", n, DECAY_BLOCK);
+	check_decayed(peak, what);
+	munmap(p, n * sizeof(void *));
+}
+
+static void test_decay_idle(void)
+{
+	check_freed_blocks_decay(DECAY_BLOCKS);
 }
 
 static void *fill_thread(void *arg)
@@ -1043,39 +1052,57 @@ static void test_decay_exited_thread(void)
 }
 
 /*
+ * Run @body in a child process; check that it passed its own checks and
+ * finished within @limit_ms.  A child that hangs is killed: a hang inside
+ * pthread_create() has every signal blocked, so alarm() would not end it.
+ */
+static void check_in_child(const char *what, void (*body)(void), int limit_ms)
+{
+	int status = 0, waited = 0;
+	pid_t pid, done = 0;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		CHECK(false, "%s: fork: %s", what, strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		body();
+		fflush(NULL);
+		_exit(group_failures ? 1 : 0);
+	}
+	while (waited < limit_ms && (done = waitpid(pid, &status, WNOHANG)) == 0) {
+		sleep_ms(50);
+		waited += 50;
+	}
+	if (done != pid) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		CHECK(false, "%s: hung, killed after %d ms", what, limit_ms);
+		return;
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child status %#x", what, status);
+}
+
+/*
  * A fork child has no purger, whatever its parent had: its own memory
  * still decays while it idles.  The parent grows past one SuperSlab first,
  * so that it has a purger to lose.
  */
+static void decay_in_child(void)
+{
+	check_freed_blocks_decay(DECAY_BLOCKS / 2);
+}
+
 static void test_decay_fork_child(void)
 {
-	void **p = pointer_array(DECAY_BLOCKS / 2);
-	int status = 0;
-	pid_t pid;
+	void **p = pointer_array(DECAY_BLOCKS / 4);
 
 	fill_blocks(p, DECAY_BLOCKS / 4);
 	for (size_t i = 0; i < DECAY_BLOCKS / 4; i++)
 		free(p[i]);
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		CHECK(false, "fork: %s", strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		size_t peak;
-
-		fill_blocks(p, DECAY_BLOCKS / 2);
-		peak = rss_bytes();
-		for (size_t i = 0; i < DECAY_BLOCKS / 2; i++)
-			free(p[i]);
-		check_decayed(peak, "a fork child's 100000 x 1000 B freed");
-		fflush(NULL);
-		_exit(group_failures ? 1 : 0);
-	}
-	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks failed (status %#x)",
-	      status);
+	check_in_child("decay in a fork child", decay_in_child, 20000);
 }
 
 /* Sum of voluntary and involuntary context switches of every thread but this one. */
@@ -1119,16 +1146,10 @@ static unsigned long other_threads_switches(int *threads)
  */
 static void test_idle_quiet(void)
 {
-	void **p = pointer_array(DECAY_BLOCKS / 4);
 	unsigned long before, after;
 	int threads;
-	size_t peak;
 
-	fill_blocks(p, DECAY_BLOCKS / 4);
-	peak = rss_bytes();
-	for (size_t i = 0; i < DECAY_BLOCKS / 4; i++)
-		free(p[i]);
-	check_decayed(peak, "50000 x 1000 B freed");
+	check_freed_blocks_decay(DECAY_BLOCKS / 4);
 	before = other_threads_switches(&threads);
 	sleep_ms(5000);
 	after = other_threads_switches(&threads);
@@ -1157,8 +1178,7 @@ static void test_small_no_thread(void)
  * join-threads: once glibc's cache of thread stacks holds more than 40 MiB,
  * pthread_join() frees exited threads' TLS with the cache's lock held.  An
  * allocator that starts a thread from that free() (pthread_create() takes
- * the same lock) hangs for good, with every signal blocked.  So the rounds
- * run in a child, killed if they have not finished in 20 s.
+ * the same lock) hangs for good, with every signal blocked.
  */
 enum { JOIN_ROUNDS = 5, JOIN_THREADS = 12, JOIN_BLOCKS = 100 };
 static pthread_barrier_t join_barrier;
@@ -1186,8 +1206,10 @@ static void join_rounds(void)
 	for (int round = 0; round < JOIN_ROUNDS; round++) {
 		pthread_barrier_init(&join_barrier, NULL, JOIN_THREADS);
 		for (int i = 0; i < JOIN_THREADS; i++) {
-			if (pthread_create(&t[i], &attr, join_worker, NULL) != 0)
-				_exit(3);
+			if (pthread_create(&t[i], &attr, join_worker, NULL) != 0) {
+				CHECK(false, "pthread_create failed in round %d", round);
+				return;
+			}
 		}
 		for (int i = 0; i < JOIN_THREADS; i++)
 			pthread_join(t[i], NULL);
@@ -1197,32 +1219,7 @@ static void join_rounds(void)
 
 static void test_join_threads(void)
 {
-	int status = 0, waited = 0;
-	pid_t pid, done = 0;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		CHECK(false, "fork: %s", strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		join_rounds();
-		_exit(0);
-	}
-	while (waited < 20000 && (done = waitpid(pid, &status, WNOHANG)) == 0) {
-		sleep_ms(50);
-		waited += 50;
-	}
-	if (done != pid) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		CHECK(false, "%d rounds of %d threads joined: hung, killed after 20 s",
-		      JOIN_ROUNDS, JOIN_THREADS);
-		return;
-	}
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "%d rounds of %d threads joined: child status %#x", JOIN_ROUNDS, JOIN_THREADS, status);
+	check_in_child("5 rounds of 12 threads joined", join_rounds, 20000);
 }
 
 /*
