@@ -232,16 +232,17 @@ static void free_local(hk_heap_t *heap, hk_slab_t *slab, hk_block_t *b)
 }
 
 /*
- * Whether @p is a block of @slab (a head) that was carved: the fast path's
- * check, without the limit, which is 0 while the slab has a flag set.
+ * Whether @p is a block of @slab (a head) that was carved: hk_slab_holds()
+ * with the limit worked out from @carved, as the stored one is 0 while the
+ * slab has a flag set.
  */
 static bool slab_has_block(const hk_slab_t *slab, const void *p)
 {
-	size_t offset = (size_t)((const uint8_t *)p - slab->start);
+	uint64_t n = (uint64_t)((const uint8_t *)p - slab->start);
+	uint64_t carved = __atomic_load_n(&slab->carved, __ATOMIC_RELAXED);
 
-	return !(hk_slab_flags(slab) & HK_SLAB_UNUSED) &&
-	       offset < (size_t)__atomic_load_n(&slab->carved, __ATOMIC_RELAXED) * slab->block_size &&
-	       offset % slab->block_size == 0;
+	return !(hk_slab_flags(slab) & HK_SLAB_UNUSED) && n < HK_SS_SIZE &&
+	       n * slab->magic < carved * slab->block_size * slab->magic;
 }
 
 /* The slab of @b, taken off @heap's remote list: a block of @heap's, or the list was overwritten. */
@@ -344,13 +345,6 @@ void *hk_slab_aligned_block(void *block, size_t alignment)
 	if (p != (uintptr_t)block)
 		((hk_block_t *)block)->tag = hk_aligned_mark((void *)p);
 	return (void *)p;
-}
-
-hk_block_t *hk_slab_block_start(const hk_slab_t *slab, const void *p)
-{
-	size_t offset = (size_t)((const uint8_t *)p - slab->start);
-
-	return (hk_block_t *)(slab->start + offset - offset % slab->block_size);
 }
 
 /* ------------------------------------------------------------------ */

@@ -178,6 +178,20 @@ static inline uint64_t hk_slab_magic(uint32_t block_size)
 	return (uint64_t)(((unsigned __int128)1 << 64) / block_size) + 1;
 }
 
+/*
+ * The start of the block of @slab that @p, in its slab, points into,
+ * without a division: the high half of n * M is floor(n / d) for n < 2^32,
+ * as n * M / 2^64 = n / d + n * r / (d * 2^64) and n * r < 2^64 keeps the
+ * second term below 1 / d, too little to carry n / d past an integer.
+ */
+static inline hk_block_t *hk_slab_block_start(const hk_slab_t *slab, const void *p)
+{
+	uint64_t n = (uint64_t)((const uint8_t *)p - slab->start);
+	uint64_t q = (uint64_t)(((unsigned __int128)n * slab->magic) >> 64);
+
+	return (hk_block_t *)(slab->start + q * slab->block_size);
+}
+
 /* Blocks that fit in @slab, a head: its pages less the SuperSlab header in page 0. */
 static inline unsigned int hk_slab_capacity(const hk_slab_t *slab)
 {
@@ -474,7 +488,6 @@ HK_HIDDEN void *hk_heap_alloc_class(hk_heap_t *heap, unsigned int cls);
 HK_HIDDEN void hk_heap_free(void *p);
 HK_HIDDEN void hk_slab_emptied(hk_slab_t *slab);
 HK_HIDDEN void *hk_slab_aligned_block(void *block, size_t alignment);
-HK_HIDDEN hk_block_t *hk_slab_block_start(const hk_slab_t *slab, const void *p);
 HK_HIDDEN void hk_heaps_init(void);
 HK_HIDDEN hk_heap_t *hk_heap_init_thread(void);
 HK_HIDDEN void hk_heap_thread_exit(void *heap);

@@ -197,6 +197,35 @@ static void test_slab_checks(void)
 	      "a flag hides every block");
 }
 
+/*
+ * A block's start from a pointer into it, by the magic's multiplication,
+ * against the division, for the first, second and last byte of each block
+ * of a SuperSlab-sized slab of every class.
+ */
+static void test_block_start(void)
+{
+	hk_slab_t slab = { .start = (uint8_t *)(64ull << 30) };
+	unsigned int wrong = 0;
+
+	for (unsigned int cls = 0; cls < HK_CLASSES; cls++) {
+		size_t d = hk_class_size(cls);
+
+		slab.block_size = (uint32_t)d;
+		slab.magic = hk_slab_magic(slab.block_size);
+		for (size_t n = 0; n + d <= HK_SS_SIZE; n += d) {
+			size_t probe[] = { n, n + 1, n + d - 1 };
+
+			for (unsigned int i = 0; i < 3; i++) {
+				uint8_t *p = slab.start + probe[i];
+
+				wrong += (uint8_t *)hk_slab_block_start(&slab, p) !=
+					 slab.start + probe[i] / d * d;
+			}
+		}
+	}
+	CHECK(wrong == 0, "%u pointers mapped to the wrong block start", wrong);
+}
+
 static void test_aligned(void)
 {
 	static const size_t aligns[] = { 32, 64, 256, 4096, 65536, 1 << 20, 2 << 20, 8 << 20 };
@@ -440,6 +469,7 @@ int main(void)
 	unit_run("SuperSlab lookup by masking", test_superslab_lookup);
 	unit_run("free list tags and LIFO reuse", test_free_list);
 	unit_run("slab range and block checks", test_slab_checks);
+	unit_run("block start by multiplication, every class", test_block_start);
 	unit_run("aligned allocation 32 B .. 8 MiB", test_aligned);
 	unit_run("large blocks: map, realloc, cache", test_large);
 	unit_run("remote frees reach the owner", test_remote_free);
