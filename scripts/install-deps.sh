@@ -26,7 +26,7 @@ pkgs_dkms="dkms"
 pkgs_deb="$pkgs_build $pkgs_dkms debhelper dh-dkms dpkg-dev fakeroot lintian"
 pkgs_bench="$pkgs_build python3 libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4"
 pkgs_mbench="$pkgs_bench cmake g++ time git"
-pkgs_test="$pkgs_build $pkgs_vm $pkgs_deb python3 git coreutils bash pkg-config groff-base"
+pkgs_test="$pkgs_build $pkgs_vm $pkgs_deb g++ python3 git coreutils bash pkg-config groff-base"
 pkgs_demo="$pkgs_vm $pkgs_bench $pkgs_dkms gnuplot-nox"
 
 want=""

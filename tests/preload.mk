@@ -2,11 +2,12 @@
 # programs (conformance, stress, real programs), plus the stress test under
 # ThreadSanitizer through the hakmem_* API.  Included by tests/tests.mk.
 #
-#   make test-conformance   every malloc API entry point, one result per group
+#   make test-conformance   every malloc API entry point, one result per group;
+#                           C++'s operator new and delete
 #   make test-stress        threads, cross-thread frees, thread churn, fork;
 #                           fork while threads race to set the allocator up
 #   make test-tsan          the stress test built with -fsanitize=thread
-#   make test-programs      python3, gcc, git, sort, bash: same output as glibc
+#   make test-programs      python3, gcc, g++, git, sort, bash: same output as glibc
 #   make test-backings      stress and conformance again on the populate backing
 #
 # PRELOAD_CONF_FLAGS=--any-allocator relaxes the hakmem-only conformance
@@ -21,6 +22,7 @@ PL_CONF := $(PL_BIN)/conformance
 PL_STRESS := $(PL_BIN)/stress
 PL_STRESS_TSAN := $(PL_BIN)/stress-tsan
 PL_FORK_INIT := $(PL_BIN)/fork-init
+PL_OPERATORS := $(PL_BIN)/operators
 PL_RUN = tests/run-test.sh $(TEST_RESULTS)
 PL_PRELOAD = env LD_PRELOAD=$(abspath $(LIB_SO))
 
@@ -37,7 +39,7 @@ PL_CONF_GROUPS := identity init-errno align zero memalign memalign-einval memali
 	double-free-cross-thread corrupted-free-list
 PL_STRESS_TESTS := random xthread churn fork
 PL_TSAN_TESTS := random xthread churn
-PL_PROGRAMS := python gcc git sort bash
+PL_PROGRAMS := python gcc gxx git sort bash
 
 # ThreadSanitizer: any report fails the test; iteration counts in percent.
 PL_TSAN_OPTIONS := halt_on_error=1 exitcode=66 second_deadlock_stack=1
@@ -48,6 +50,10 @@ PL_TSAN_SCALE := 10
 $(PL_CONF): tests/conformance/conformance.c
 	@mkdir -p $(@D)
 	$(CC) $(PL_CFLAGS) -o $@ $< -ldl
+
+$(PL_OPERATORS): tests/conformance/operators.cc
+	@mkdir -p $(@D)
+	$(CXX) -std=gnu++17 -O2 -g -Wall -Wextra -fno-builtin $(CXXFLAGS) -o $@ $<
 
 $(PL_STRESS): tests/stress/stress.c tests/stress/talloc.h
 	@mkdir -p $(@D)
@@ -64,10 +70,12 @@ $(PL_FORK_INIT): tests/stress/fork_init.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(CFLAGS) -o $@ $< $(LIB_SRCS)
 
-test-conformance: $(LIB_SO) $(PL_CONF)
+test-conformance: $(LIB_SO) $(PL_CONF) $(PL_OPERATORS)
 	@for g in $(PL_CONF_GROUPS); do \
 		$(PL_RUN) conformance-$$g $(PL_PRELOAD) $(PL_CONF) $(PRELOAD_CONF_FLAGS) $$g; \
 	done
+	@$(PL_RUN) conformance-cxx-operators $(PL_PRELOAD) $(PL_OPERATORS) \
+		libhakmem "hakmem: free(): invalid pointer"
 
 test-stress: $(LIB_SO) $(PL_STRESS) $(PL_FORK_INIT)
 	@for t in $(PL_STRESS_TESTS); do \

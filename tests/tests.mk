@@ -6,7 +6,7 @@
 #   make test-conformance   the API under LD_PRELOAD (tests/preload.mk)
 #   make test-stress        threads, remote frees, fork (tests/preload.mk)
 #   make test-tsan          the stress test under ThreadSanitizer
-#   make test-programs      python3, gcc, git, sort, bash under LD_PRELOAD
+#   make test-programs      python3, gcc, g++, git, sort, bash under LD_PRELOAD
 #   make test-checkpatch    checkpatch.pl --no-tree over kmod/ and uapi/
 #   make test-install       make install, then the wrapper, shared and static links
 #   make test-deb           the Debian packages: build, install, check, purge (root)

@@ -3,7 +3,7 @@
 #
 #   tests/programs/run.sh SO [PROGRAM...]
 #
-# PROGRAM is any of python gcc git sort bash (default: all).  Each workload
+# PROGRAM is any of python gcc gxx git sort bash (default: all).  Each workload
 # runs twice in the same scratch directory, once without and once with
 # LD_PRELOAD=SO (inherited by every child: cc1, as, ld, git helpers...), and
 # its stdout, stderr and exit status must be byte-identical.  Every run has a
@@ -62,6 +62,14 @@ work_gcc() {
 	gcc -o prog sample.o gen.o &&
 	./prog &&
 	sha256sum sample.o gen.o gen.s
+}
+
+# cc1plus and the program it builds both allocate through operator new.
+work_gxx() {
+	g++ -std=gnu++17 -O2 -g -Wall -o sample-cc "$here/sample.cc" &&
+	./sample-cc &&
+	g++ -std=gnu++17 -O1 -S "$here/sample.cc" -o sample.s &&
+	sha256sum sample.s
 }
 
 work_git() {
@@ -177,6 +185,7 @@ check_program() {
 	case $prog in
 	python) need python3 python3 ;;
 	gcc) need gcc gcc ;;
+	gxx) need g++ g++ ;;
 	git) need git git ;;
 	sort) need sort coreutils ;;
 	bash) need bash bash ;;
@@ -212,7 +221,7 @@ check_program() {
 	return 1
 }
 
-[ $# -gt 0 ] || set -- python gcc git sort bash
+[ $# -gt 0 ] || set -- python gcc gxx git sort bash
 status=0
 for prog in "$@"; do
 	check_program "$prog" || status=1
