@@ -502,7 +502,7 @@ HK_NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, _ZnamSt11align_val_tRKSt9nothrow_t,
  * Every form of operator delete is free(): hakmem needs neither the size
  * nor the alignment (an over-aligned block is freed by its own pointer).
  */
-#define HK_HINT	__attribute__((unused))
+#define HK_UNUSED	__attribute__((unused))
 #define HK_DELETE(name, array_name, ...)					\
 	HK_EXPORT void name(void *p, ##__VA_ARGS__);				\
 	HK_EXPORT void array_name(void *p, ##__VA_ARGS__) __attribute__((alias(#name))); \
@@ -511,13 +511,13 @@ HK_NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, _ZnamSt11align_val_tRKSt9nothrow_t,
 		hk_free(p);							\
 	}
 HK_DELETE(_ZdlPv, _ZdaPv)
-HK_DELETE(_ZdlPvm, _ZdaPvm, size_t size HK_HINT)
-HK_DELETE(_ZdlPvRKSt9nothrow_t, _ZdaPvRKSt9nothrow_t, const void *nothrow HK_HINT)
-HK_DELETE(_ZdlPvSt11align_val_t, _ZdaPvSt11align_val_t, size_t alignment HK_HINT)
+HK_DELETE(_ZdlPvm, _ZdaPvm, size_t size HK_UNUSED)
+HK_DELETE(_ZdlPvRKSt9nothrow_t, _ZdaPvRKSt9nothrow_t, const void *nothrow HK_UNUSED)
+HK_DELETE(_ZdlPvSt11align_val_t, _ZdaPvSt11align_val_t, size_t alignment HK_UNUSED)
 HK_DELETE(_ZdlPvmSt11align_val_t, _ZdaPvmSt11align_val_t,
-	  size_t size HK_HINT, size_t alignment HK_HINT)
+	  size_t size HK_UNUSED, size_t alignment HK_UNUSED)
 HK_DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, _ZdaPvSt11align_val_tRKSt9nothrow_t,
-	  size_t alignment HK_HINT, const void *nothrow HK_HINT)
+	  size_t alignment HK_UNUSED, const void *nothrow HK_UNUSED)
 
 HK_EXPORT int malloc_trim(size_t pad)
 {
