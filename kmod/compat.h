@@ -11,7 +11,6 @@
 #define HAKMEM_COMPAT_H
 
 #include <linux/mm.h>
-#include <linux/pagevec.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/shrinker.h>
@@ -67,17 +66,6 @@ static inline void vm_flags_mod(struct vm_area_struct *vma,
 
 #define zap_page_range_single(vma, address, size, details) \
 	zap_page_range(vma, address, size)
-#endif
-
-/*
- * 6.5: pagevecs became folio batches; __folio_batch_release() (like
- * __pagevec_release() before) drains this CPU's LRU additions first.
- */
-#if HK_BEFORE(6, 5)
-static inline void __folio_batch_release(struct folio_batch *fbatch)
-{
-	__pagevec_release((struct pagevec *)fbatch);
-}
 #endif
 
 /* 6.6: pte_mkwrite() takes the VMA; pte_mkwrite_novma() does not. */

@@ -238,9 +238,11 @@ static bool hk_fork_copy_for_child(struct vm_area_struct *vma,
 	/*
 	 * Charged to the parent's memory cgroup: the child joins its own
 	 * only after its memory is copied, and is in the parent's but for
-	 * clone3(CLONE_INTO_CGROUP).
+	 * clone3(CLONE_INTO_CGROUP).  Its index is not one of the region's:
+	 * only a sweep evicts it once the child lets it go.
 	 */
-	if (!hk_charge_pages(current->mm, copy, 1, GFP_KERNEL)) {
+	if (!hk_cache_add(current->mm, copy, 1, hk_cache_reserve(1),
+			  GFP_KERNEL)) {
 		put_page(copy);
 		return false;
 	}
@@ -323,6 +325,8 @@ void hk_vm_open(struct vm_area_struct *vma)
 	vma->vm_private_data = vma->vm_mm;
 
 	mmap_assert_write_locked(parent);
+	/* Pages either side copies away on write are evicted by a sweep. */
+	hk_cache_sweep_soon();
 	pvma = find_vma(parent, vma->vm_start);
 	if (WARN_ON_ONCE(!pvma || pvma->vm_start != vma->vm_start ||
 			 pvma->vm_end != vma->vm_end ||

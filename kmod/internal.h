@@ -111,11 +111,16 @@ int hk_placement_node(const struct hk_placement *pl,
 		      struct vm_area_struct *vma, unsigned long addr);
 int hk_nearest_node(int nid, const nodemask_t *nodes);
 
-/* charge.c */
-int hk_charge_init(void);
-void hk_charge_exit(void);
-unsigned long hk_charge_pages(struct mm_struct *mm, struct page *page,
-			      unsigned long nr, gfp_t gfp);
+/* cache.c: the page cache every device page is in while it may be mapped */
+int hk_cache_init(void);
+void hk_cache_exit(void);
+/* The first of @nr indexes that no page ever had or will have. */
+pgoff_t hk_cache_reserve(unsigned long nr);
+unsigned long hk_cache_add(struct mm_struct *mm, struct page *page,
+			   unsigned long nr, pgoff_t index, gfp_t gfp);
+unsigned long hk_cache_evict(pgoff_t first, pgoff_t last);
+/* Evict, a little later, whatever nothing maps any more. */
+void hk_cache_sweep_soon(void);
 
 /* shrinker.c */
 int hk_shrinker_init(void);
@@ -123,6 +128,7 @@ void hk_shrinker_exit(void);
 
 /* mmap.c */
 int hk_mmap(struct file *file, struct vm_area_struct *vma);
+int hk_purge(unsigned long start, unsigned long len);
 unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
 				   unsigned long len, unsigned long pgoff,
 				   unsigned long flags);

@@ -19,6 +19,7 @@
 
 static_assert(sizeof(struct hakmem_info) == HAKMEM_INFO_SIZE_VER0);
 static_assert(sizeof(struct hakmem_stats) == HAKMEM_STATS_SIZE_VER0);
+static_assert(sizeof(struct hakmem_purge) == HAKMEM_PURGE_SIZE_VER0);
 
 /* Validate the caller's size and copy the input part of its struct in. */
 static int hk_copy_in(void *karg, size_t ksize, size_t min_size,
@@ -60,7 +61,8 @@ static long hk_ioctl_info(void __user *uarg, size_t usize)
 		info.features |= HAKMEM_FEAT_INIT_ON_ALLOC;
 	else if (hk_pool_nt_zeroing())
 		info.features |= HAKMEM_FEAT_NT_ZERO;
-	info.features |= HAKMEM_FEAT_MEMCG_CHARGE;
+	info.features |= HAKMEM_FEAT_MEMCG_CHARGE | HAKMEM_FEAT_SHARED_FUTEX |
+			 HAKMEM_FEAT_PURGE;
 
 	return hk_copy_out(uarg, usize, &info, sizeof(info));
 }
@@ -96,20 +98,37 @@ static long hk_ioctl_stats(void __user *uarg, size_t usize)
 	return hk_copy_out(uarg, usize, &st, sizeof(st));
 }
 
+static long hk_ioctl_purge(void __user *uarg, size_t usize)
+{
+	struct hakmem_purge purge;
+	int ret;
+
+	ret = hk_copy_in(&purge, sizeof(purge), HAKMEM_PURGE_SIZE_VER0, uarg,
+			 usize);
+	if (ret)
+		return ret;
+	if (purge.flags || purge.__pad || purge.addr != (unsigned long)purge.addr ||
+	    purge.len != (unsigned long)purge.len)
+		return -EINVAL;
+	return hk_purge(purge.addr, purge.len);
+}
+
+/* The command @cmd is @known but for its size, which may differ. */
+static bool hk_cmd_is(unsigned int cmd, unsigned int known)
+{
+	return (cmd & ~IOCSIZE_MASK) == (known & ~IOCSIZE_MASK);
+}
+
 long hk_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	size_t usize = _IOC_SIZE(cmd);
 
-	if (_IOC_TYPE(cmd) != HAKMEM_IOC_MAGIC ||
-	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
-		return -ENOTTY;
-
-	switch (_IOC_NR(cmd)) {
-	case _IOC_NR(HAKMEM_IOC_INFO):
-		return hk_ioctl_info(uarg, _IOC_SIZE(cmd));
-	case _IOC_NR(HAKMEM_IOC_STATS):
-		return hk_ioctl_stats(uarg, _IOC_SIZE(cmd));
-	default:
-		return -ENOTTY;
-	}
+	if (hk_cmd_is(cmd, HAKMEM_IOC_INFO))
+		return hk_ioctl_info(uarg, usize);
+	if (hk_cmd_is(cmd, HAKMEM_IOC_STATS))
+		return hk_ioctl_stats(uarg, usize);
+	if (hk_cmd_is(cmd, HAKMEM_IOC_PURGE))
+		return hk_ioctl_purge(uarg, usize);
+	return -ENOTTY;
 }

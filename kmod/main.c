@@ -112,13 +112,13 @@ static int __init hk_init(void)
 	if (ret)
 		return ret;
 
-	ret = hk_charge_init();
+	ret = hk_cache_init();
 	if (ret)
 		goto err_stats;
 
 	ret = hk_pool_init();
 	if (ret)
-		goto err_charge;
+		goto err_cache;
 
 	ret = hk_shrinker_init();
 	if (ret)
@@ -140,8 +140,8 @@ err_shrinker:
 	hk_shrinker_exit();
 err_pool:
 	hk_pool_exit();
-err_charge:
-	hk_charge_exit();
+err_cache:
+	hk_cache_exit();
 err_stats:
 	hk_stats_exit();
 	return ret;
@@ -157,7 +157,7 @@ static void __exit hk_exit(void)
 	hk_fork_exit();
 	hk_shrinker_exit();
 	hk_pool_exit();
-	hk_charge_exit();
+	hk_cache_exit();
 	hk_stats_exit();
 }
 

@@ -4,30 +4,35 @@
  * populated with zeroed, writable pages from the pools, as far as the
  * pools have them.
  *
- * The pages are ordinary, refcounted kernel pages inserted with
- * vm_insert_pages() into a VM_MIXEDMAP, MAP_PRIVATE mapping.  They are
- * inserted with a writable protection although the mapping is private, so
- * the first write does not fault.  What the pools cannot supply is left to
- * the fault path (see hk_populate()).  Everything after that is core mm:
+ * The pages are ordinary, refcounted kernel pages in the module's page
+ * cache (cache.c), inserted with vm_insert_pages() into a VM_MIXEDMAP,
+ * MAP_PRIVATE mapping at the index of their address: each region reserves
+ * a range of indexes that no other page ever has, and its vm_pgoff is the
+ * first, so core mm keeps address and index in step across splits and
+ * mremap().  They are inserted with a writable protection although the
+ * mapping is private, so the first write does not fault.  What the pools
+ * cannot supply is left to the fault path, which gives anonymous memory
+ * (see hk_vm_fault()).  Everything after that is core mm:
  *  - fork write-protects both sides, and a write on either side copies the
  *    page (non-anonymous pages are never reused), so each process sees
  *    private memory just as with anonymous memory; pages pinned for DMA
  *    stay with the parent, as anonymous ones do (fork.c);
- *  - each PTE holds its own page reference: a page returns to the buddy
- *    allocator when its last PTE or GUP reference goes away, and the module
- *    never sees it again;
- *  - on a pool miss, after MADV_DONTNEED and in read-only or PROT_NONE
- *    regions, hk_vm_fault() supplies a fresh zeroed page (for a write,
- *    the anonymous page core mm allocates for the copy).
+ *  - each PTE holds its own page reference; once the last PTE has gone
+ *    (munmap, exit, the purge ioctl, a copy on write), the page is evicted
+ *    from the cache, and so freed and uncharged (cache.c says when).
  *
  * Locking: ->mmap and ->get_unmapped_area run with the mmap lock held for
  * writing by the caller; the new VMA is not yet visible to anyone else.
- * ->fault runs with the mmap lock (or the VMA) held for reading.
+ * ->fault runs with the mmap lock (or the VMA) held for reading, and so
+ * does the purge ioctl.  ->close runs with the mmap lock held for writing,
+ * or at exit, after the TLB flush that released the PTEs' references.
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/nodemask.h>
+#include <linux/pagemap.h>
+#include <linux/pfn_t.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -35,47 +40,45 @@
 #include "internal.h"
 
 /*
- * Supply a zeroed page.  It is charged to the memory cgroup of the region's
- * owner, not to the task that faults, which may be another process reading
- * the region (process_vm_readv(), /proc/pid/mem, ptrace).
+ * A fault where the pools left a region empty, after MADV_DONTNEED or in a
+ * read-only region gives what an anonymous fault gives: a read maps the
+ * shared zero page, and a write (a copy-on-write fault in a private
+ * mapping) gets the anonymous page that core mm has allocated and charged
+ * to the region's owner as vmf->cow_page.  So a page is either in the
+ * module's cache, with an index of its own, or anonymous: no index ever has
+ * a second page.
  */
 static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
 {
-	struct page *page;
+	hk_stat_add(&hk_stats.fault_pages, 1);
+	/* The page this address had (MADV_DONTNEED) is free to go now. */
+	hk_cache_evict(vmf->pgoff, vmf->pgoff);
+	if (!vmf->cow_page)
+		return vmf_insert_mixed(vmf->vma, vmf->address,
+					pfn_to_pfn_t(my_zero_pfn(vmf->address)));
 
 	/*
-	 * A write fault in a private mapping is a COW fault: core mm has
-	 * allocated vmf->cow_page (an anonymous page, charged to the owner)
-	 * and copies the page returned here into it.  Zero the COW page,
-	 * unless the page allocator did (init_on_alloc), and return it as
-	 * its own source, so that no page is allocated and zeroed only to be
-	 * copied and freed; copying a page onto itself changes nothing.  Core
-	 * mm locks, unlocks and puts vmf->page: the extra reference is that
-	 * one.
+	 * Core mm copies the page returned here into vmf->cow_page.  Zero the
+	 * COW page, unless the page allocator did (init_on_alloc), and return
+	 * it as its own source, so that no page is allocated and zeroed only
+	 * to be copied and freed; copying a page onto itself changes nothing.
+	 * Core mm locks, unlocks and puts vmf->page: the extra reference is
+	 * that one.
 	 */
-	if (vmf->cow_page) {
-		if (!want_init_on_alloc(GFP_HIGHUSER_MOVABLE))
-			clear_user_highpage(vmf->cow_page, vmf->address);
-		get_page(vmf->cow_page);
-		vmf->page = vmf->cow_page;
-		return 0;
-	}
-
-	/* alloc_page_vma() applies the VMA's memory policy (mbind()). */
-	page = alloc_page_vma(GFP_HIGHUSER | __GFP_ZERO, vmf->vma,
-			      vmf->address);
-	if (!page)
-		return VM_FAULT_OOM;
-	/* Like an anonymous fault's charge, this may reclaim or OOM-kill. */
-	if (!hk_charge_pages(vmf->vma->vm_mm, page, 1, GFP_KERNEL)) {
-		put_page(page);
-		return VM_FAULT_OOM;
-	}
-
-	hk_stat_add(&hk_stats.fault_pages, 1);
-	/* Our reference becomes the PTE's (or is dropped after a COW copy). */
-	vmf->page = page;
+	if (!want_init_on_alloc(GFP_HIGHUSER_MOVABLE))
+		clear_user_highpage(vmf->cow_page, vmf->address);
+	get_page(vmf->cow_page);
+	vmf->page = vmf->cow_page;
 	return 0;
+}
+
+/*
+ * After munmap(), a partial one included, and at exit: free the region's
+ * pages, which nothing maps any more unless a fork child still shares them.
+ */
+static void hk_vm_close(struct vm_area_struct *vma)
+{
+	hk_cache_evict(vma->vm_pgoff, vma->vm_pgoff + vma_pages(vma) - 1);
 }
 
 /*
@@ -89,6 +92,7 @@ static int hk_vm_mremap(struct vm_area_struct *vma)
 
 static const struct vm_operations_struct hk_vm_ops = {
 	.open	= hk_vm_open,
+	.close	= hk_vm_close,
 	.fault	= hk_vm_fault,
 	.mremap	= hk_vm_mremap,
 };
@@ -141,15 +145,17 @@ static struct page *hk_take_block(const struct hk_placement *pl, int nid)
 }
 
 /*
- * Charge the zeroed block @block to the owner of @vma and map it at @addr;
- * its pages are then the PTEs'.  Returns how many pages were mapped, fewer
- * than the block's if the owner's memory cgroup is at its limit (the rest
- * is freed and left to faults), or an error.
+ * Add the zeroed block @block to the cache at the indexes of @addr, charged
+ * to the owner of @vma, and map it there; its pages are then the PTEs' and
+ * the cache's.  Returns how many pages were mapped, fewer than the block's
+ * if the owner's memory cgroup is at its limit (the rest is freed and left
+ * to faults), or an error.
  */
 static long hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
 			    struct page *block, struct page **pages)
 {
-	unsigned long charged, num, i;
+	pgoff_t index = linear_page_index(vma, addr);
+	unsigned long added, num, i;
 	int ret;
 
 	split_page(block, HK_BLOCK_ORDER);
@@ -157,12 +163,12 @@ static long hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
 	 * No reclaim under the mmap lock: a cgroup at its limit reclaims (or
 	 * OOM-kills) when it faults in the rest, as with anonymous memory.
 	 */
-	charged = hk_charge_pages(vma->vm_mm, block, HK_BLOCK_PAGES,
-				  GFP_NOWAIT | __GFP_NOWARN);
-	for (i = 0; i < charged; i++)
+	added = hk_cache_add(vma->vm_mm, block, HK_BLOCK_PAGES, index,
+			     GFP_NOWAIT | __GFP_NOWARN);
+	for (i = 0; i < added; i++)
 		pages[i] = block + i;
 
-	num = charged;
+	num = added;
 	ret = vm_insert_pages(vma, addr, pages, &num);
 	if (!ret && num)
 		ret = -EFAULT;
@@ -170,7 +176,9 @@ static long hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
 	/* Mapped pages are now held by their PTEs; the rest are freed. */
 	for (i = 0; i < HK_BLOCK_PAGES; i++)
 		put_page(block + i);
-	return ret ? ret : charged;
+	if (ret)
+		hk_cache_evict(index, index + HK_BLOCK_PAGES - 1);
+	return ret ? ret : added;
 }
 
 /*
@@ -229,7 +237,6 @@ static int hk_populate(struct vm_area_struct *vma)
 
 	vma->vm_page_prot = prot;
 	kfree(pages);
-	/* On error mmap_region() unmaps whatever was inserted. */
 	return ret;
 }
 
@@ -250,17 +257,23 @@ int hk_mmap(struct file *file, struct vm_area_struct *vma)
 	vma->vm_ops = &hk_vm_ops;
 	/* hk_vm_open() tells a fork from a split by this. */
 	vma->vm_private_data = vma->vm_mm;
+	vma->vm_pgoff = hk_cache_reserve(vma_pages(vma));
 
 	/* Read-only or PROT_NONE regions are filled lazily by hk_vm_fault. */
 	if (vma->vm_flags & VM_WRITE) {
 		ret = hk_populate(vma);
 		hk_sync_mm_rss(vma->vm_mm);
-		if (ret)
+		if (ret) {
+			/* mmap_region() unmaps, but does not call ->close. */
+			zap_page_range_single(vma, vma->vm_start, len, NULL);
+			hk_vm_close(vma);
 			return ret;
+		}
 	}
 
 	hk_stat_add(&hk_stats.mmap_calls, 1);
 	hk_stat_add(&hk_stats.mmap_bytes, len);
+	hk_cache_sweep_soon();
 	return 0;
 }
 
@@ -307,4 +320,42 @@ unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	return ALIGN(ret, HK_BLOCK_SIZE);
+}
+
+/*
+ * The purge ioctl: MADV_DONTNEED of [@start, @start + @len), which must lie
+ * in device regions, and the pages it unmaps are freed at once (with
+ * madvise() they are freed only by the next sweep, see cache.c).  What is
+ * touched there next is faulted in like anonymous memory.
+ */
+int hk_purge(unsigned long start, unsigned long len)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long end = start + len, addr, to;
+	struct vm_area_struct *vma;
+	int ret = 0;
+
+	if (!len || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(len) || end < start)
+		return -EINVAL;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+
+	/* All of it or nothing. */
+	for (addr = start; addr < end; addr = vma->vm_end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || vma->vm_ops != &hk_vm_ops) {
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	for (addr = start; addr < end; addr = to) {
+		vma = vma_lookup(mm, addr);
+		to = min(end, vma->vm_end);
+		zap_page_range_single(vma, addr, to - addr, NULL);
+		hk_cache_evict(linear_page_index(vma, addr),
+			       linear_page_index(vma, to - 1));
+	}
+out:
+	mmap_read_unlock(mm);
+	return ret;
 }

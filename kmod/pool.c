@@ -47,7 +47,7 @@
 /*
  * Refills must not push other memory out: no direct reclaim, no kswapd
  * wake-up, no warnings.  The pool is kernel memory that is not charged to a
- * memory cgroup (its pages are charged when mmap hands them out, charge.c);
+ * memory cgroup (its pages are charged when mmap hands them out, cache.c);
  * it is bounded by pool_max_mb and given back by the shrinker.
  */
 #define HK_REFILL_GFP	((GFP_HIGHUSER & ~__GFP_RECLAIM) | __GFP_NOWARN)

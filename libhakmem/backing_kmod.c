@@ -10,15 +10,19 @@
  * of a batch simply splits the VMA; the pages go back to the kernel, where
  * the module's pool refills and re-zeroes for the next user.
  *
- * Purged ranges (MADV_DONTNEED) refault through the module as zeroed
- * pages.  If the device cannot map (out of memory, pool limits), the
- * SuperSlab comes from anonymous memory instead: both unmap and purge alike.
+ * Purged ranges go through the module's purge ioctl, which frees their pages
+ * at once (after plain MADV_DONTNEED the module frees a page only when its
+ * address is touched again, or in a sweep some time later); they refault
+ * as zeroed pages.  If the device cannot map (out of memory, pool limits),
+ * the SuperSlab comes from anonymous memory instead, which the ioctl
+ * refuses and madvise() purges.
  *
  * Device pages are resident from the moment they are mapped, so batches
  * grow with the heap (1, 2, 4 SuperSlabs): a small process maps 2 MiB,
  * not a whole batch it would never touch.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <stdio.h>
@@ -44,6 +48,7 @@ struct hk_stock {
 };
 
 static int dev_fd = -1;
+static bool dev_purges;			/* the module has HAKMEM_IOC_PURGE */
 static struct hk_stock stock;		/* guarded by hk_backing_lock */
 static unsigned int mapped;		/* SuperSlabs mapped; guarded by hk_backing_lock */
 
@@ -68,9 +73,10 @@ static void *device_map(size_t size)
  * Whether device memory takes process-shared futexes, which glibc uses for
  * robust and process-shared mutexes, condition variables, semaphores and
  * barriers: a program may keep any of those in malloc'd memory.  Shared
- * futex keys need a page->mapping that the module's pages do not have yet,
- * so the answer today is no (EFAULT).  The probe is a FUTEX_WAKE, which
- * wakes nobody, on a fresh region that then starts the stock.
+ * futex keys need pages with an identity (page->mapping), which modules
+ * before HAKMEM_FEAT_SHARED_FUTEX did not give them (EFAULT).  The probe is
+ * a FUTEX_WAKE, which wakes nobody, on a fresh region that then starts the
+ * stock.
  */
 static bool shared_futexes_work(void)
 {
@@ -111,6 +117,7 @@ bool hk_kmod_backing_open(bool required)
 			why = "the module's ABI differs from this library's";
 		else if (!required && !shared_futexes_work())
 			why = "its memory does not take process-shared futexes";
+		dev_purges = info.features & HAKMEM_FEAT_PURGE;
 		if (why) {
 			close(dev_fd);
 			dev_fd = -1;
@@ -173,10 +180,25 @@ static bool kmod_trim(void)
 	return any;
 }
 
+static void kmod_purge(void *addr, size_t size)
+{
+	struct hakmem_purge arg = { .addr = (uintptr_t)addr, .len = size };
+	int saved = errno;
+
+	if (dev_purges && ioctl(dev_fd, HAKMEM_IOC_PURGE, &arg) == 0) {
+		errno = saved;
+		atomic_fetch_add_explicit(&hk_stats.purged_bytes, size,
+					  memory_order_relaxed);
+		return;
+	}
+	errno = saved;
+	hk_os_purge(addr, size);
+}
+
 const struct hk_backing hk_kmod_backing = {
 	.name	= "kmod",
 	.map	= kmod_map,
 	.unmap	= hk_os_unmap,
-	.purge	= hk_os_purge,
+	.purge	= kmod_purge,
 	.trim	= kmod_trim,
 };

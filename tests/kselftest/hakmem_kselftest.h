@@ -7,6 +7,7 @@
 #define HAKMEM_KSELFTEST_H
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,6 +44,37 @@ static inline int hk_test_left_out(const char *name)
 			return 0;
 	}
 	return 1;
+}
+
+/* Offset of the first non-zero byte, or -1 if [p, p+len) is all zero. */
+static inline long first_nonzero(const void *p, size_t len)
+{
+	const uint64_t *w = p;
+	size_t i, n = len / sizeof(*w);
+
+	for (i = 0; i < n; i++) {
+		if (w[i]) {
+			const unsigned char *b = (const unsigned char *)&w[i];
+			size_t j;
+
+			for (j = 0; j < sizeof(*w); j++)
+				if (b[j])
+					return i * sizeof(*w) + j;
+		}
+	}
+	return -1;
+}
+
+/* Offset of the first byte that is not @c, or -1. */
+static inline long first_not(const void *p, size_t len, unsigned char c)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != c)
+			return i;
+	return -1;
 }
 
 static inline int hk_open(void)

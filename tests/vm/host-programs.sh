@@ -4,7 +4,7 @@
 # Runs inside the test VM, with hakmem.ko loaded, on boots whose kernel
 # command line sets HK_HOST_PROGRAMS=1: real programs of the host (its / is
 # shared read-only over 9p, see qemu/run-vm.sh -S), chrooted into, with
-# libhakmem on the kmod backing.
+# libhakmem on its default backing, which there is the device.
 #   - tests/programs/run.sh: the programs' output must be byte-identical
 #     with and without the library (HK_PROGRAMS: which ones, comma-separated;
 #     by default all but gcc, whose cc1 runs take longer under TCG than
@@ -62,17 +62,18 @@ else
 	not_ok "libhakmem.so from the host: no $so"
 fi
 
-# Real programs: identical output with and without libhakmem on kmod.
+# Real programs: identical output with and without libhakmem, which uses
+# the device by default.
 before=$(cat $stats/mmap_calls)
-out=$(in_host HAKMEM_BACKING=kmod timeout 1500 sh "$HK_REPO/tests/programs/run.sh" "$so" \
+out=$(in_host timeout 1500 sh "$HK_REPO/tests/programs/run.sh" "$so" \
 	$(echo "${HK_PROGRAMS:-sort,bash,git,python}" | tr , ' ') 2>&1)
 rc=$?
 after=$(cat $stats/mmap_calls)
 echo "$out" | sed 's/^/# /'
 if [ $rc -eq 0 ] && [ "$after" -gt "$before" ]; then
-	ok "real programs on kmod: identical output (device maps: $((after - before)))"
+	ok "real programs by default: identical output (device maps: $((after - before)))"
 else
-	not_ok "real programs on kmod (exit $rc, device maps $before -> $after)"
+	not_ok "real programs by default (exit $rc, device maps $before -> $after)"
 fi
 
 # Fork-heavy work on each backing: time and minor faults (measurement only).

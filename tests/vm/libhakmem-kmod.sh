@@ -1,11 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Runs inside the test VM, with hakmem.ko loaded: libhakmem on the kmod
-# backing.  The conformance and stress tests must pass on /dev/hakmem
-# regions, the library must really be using the device, and first touches
-# of fresh heap must not fault.  qemu/userland.sh put the binaries in
-# /opt/hakmem.  Prints TAP; exits 1 on failure.
+# Runs inside the test VM, with hakmem.ko loaded: libhakmem on the device.
+# The library must use the device by default (no HAKMEM_BACKING) as well as
+# with HAKMEM_BACKING=kmod, the conformance and stress tests must pass on
+# /dev/hakmem regions, and first touches of fresh heap must not fault.
+# qemu/userland.sh put the binaries in /opt/hakmem.  Prints TAP; exits 1 on
+# failure.
 dir=/opt/hakmem
 lib=$dir/libhakmem.so
 stats=/sys/class/misc/hakmem/stats
@@ -26,13 +27,17 @@ check() {	# check NAME COMMAND...: one TAP line
 	fi
 }
 
-kmod() {	# kmod COMMAND...: run with libhakmem on the kmod backing
-	env LD_PRELOAD="$lib" HAKMEM_BACKING=kmod "$@"
+preload() {	# preload COMMAND...: run with libhakmem, its defaults
+	env LD_PRELOAD="$lib" "$@"
 }
 
-uses_device() {
+kmod() {	# kmod COMMAND...: run with libhakmem on the kmod backing
+	preload HAKMEM_BACKING=kmod "$@"
+}
+
+uses_device() {	# uses_device RUNNER: does the stress test map the device?
 	before=$(cat $stats/mmap_calls)
-	kmod HAKMEM_STATS=1 "$dir/stress" random 5 2>&1 | grep -q "backing kmod" ||
+	"$1" HAKMEM_STATS=1 "$dir/stress" random 5 2>&1 | grep -q "backing kmod" ||
 		{ echo "HAKMEM_STATS does not say 'backing kmod'"; return 1; }
 	after=$(cat $stats/mmap_calls)
 	[ "$after" -gt "$before" ] || { echo "mmap_calls stayed at $before"; return 1; }
@@ -81,18 +86,18 @@ first_touch_faults() {
 }
 
 echo "TAP version 13"
-check "libhakmem uses /dev/hakmem" uses_device
+check "libhakmem uses /dev/hakmem by default" uses_device preload
+check "libhakmem uses /dev/hakmem with HAKMEM_BACKING=kmod" uses_device kmod
 check "first touch of fresh heap: at most 1 fault per 2 MiB and the set-up's" \
 	first_touch_faults
-for g in identity align zero realloc calloc-dirty trim double-free invalid-free-stack; do
-	check "conformance $g on kmod" kmod "$dir/conformance" "$g"
+# Robust and pshared pthread objects in malloc'd memory (pshared-futex) take
+# shared futexes, which the device's pages take as anonymous ones do.
+for g in identity align zero realloc calloc-dirty trim double-free invalid-free-stack \
+		pshared-futex; do
+	check "conformance $g by default" preload "$dir/conformance" "$g"
 done
-# The module's pages take no process-shared futexes yet: auto must not pick
-# the device, so that robust and pshared pthread objects in malloc'd memory
-# work (on kmod they fail with EFAULT, and glibc aborts).
-check "conformance pshared-futex on auto" env LD_PRELOAD="$lib" "$dir/conformance" pshared-futex
 for t in random xthread churn fork; do
-	check "stress $t on kmod" kmod "$dir/stress" "$t" 20
+	check "stress $t by default" preload "$dir/stress" "$t" 20
 done
 echo "1..$n"
 echo "# libhakmem on kmod: $((n - failed)) passed, $failed failed"

@@ -43,6 +43,13 @@
 /* Bit 2 (memcg_strict) is retired: never set, not to be reused. */
 /* Every page is charged to the mapping task's memory cgroup as user memory. */
 #define HAKMEM_FEAT_MEMCG_CHARGE (1ULL << 3)
+/*
+ * Process-shared futexes work: every page is a page of a file that only the
+ * module can reach, or anonymous, and no two pages ever share a futex key.
+ */
+#define HAKMEM_FEAT_SHARED_FUTEX (1ULL << 4)
+/* HAKMEM_IOC_PURGE is there. */
+#define HAKMEM_FEAT_PURGE	(1ULL << 5)
 
 struct hakmem_info {
 	__u32 flags;		/* in: must be 0 */
@@ -65,7 +72,7 @@ struct hakmem_stats {
 	__u64 pool_dirty_pages;		/* pages held by the pool, not zero yet */
 	__u64 pool_handout_pages;	/* pages mapped straight from the pool */
 	__u64 sync_fill_pages;		/* pages left to faults (pool miss) */
-	__u64 fault_pages;		/* pages the fault handler allocated */
+	__u64 fault_pages;		/* faults where the pool left no page */
 	__u64 idle_zeroed_bytes;	/* bytes zeroed by the idle thread */
 	__u64 idle_nt_zeroed_bytes;	/* ... of which with NT stores */
 	__u64 shrinker_released_pages;	/* pool pages given back to the kernel */
@@ -75,7 +82,24 @@ struct hakmem_stats {
 
 #define HAKMEM_STATS_SIZE_VER0	88
 
+/*
+ * Purge [addr, addr + len), page-aligned and inside regions of this device:
+ * as madvise(MADV_DONTNEED), the next touch sees zeroes, and the pages are
+ * freed (and uncharged) before the call returns, which after madvise()
+ * they are only some time later.  EINVAL if any part of the range is not
+ * mapped from the device; nothing is purged then.
+ */
+struct hakmem_purge {
+	__u32 flags;		/* in: must be 0 */
+	__u32 __pad;		/* in: must be 0 */
+	__u64 addr;		/* in */
+	__u64 len;		/* in */
+};
+
+#define HAKMEM_PURGE_SIZE_VER0	24
+
 #define HAKMEM_IOC_INFO		_IOWR(HAKMEM_IOC_MAGIC, 0x00, struct hakmem_info)
 #define HAKMEM_IOC_STATS	_IOWR(HAKMEM_IOC_MAGIC, 0x01, struct hakmem_stats)
+#define HAKMEM_IOC_PURGE	_IOW(HAKMEM_IOC_MAGIC, 0x02, struct hakmem_purge)
 
 #endif /* _UAPI_LINUX_HAKMEM_H */
