@@ -90,7 +90,19 @@ static int hk_vm_mremap(struct vm_area_struct *vma)
 	return IS_ALIGNED(vma->vm_start, HK_BLOCK_SIZE) ? 0 : -EINVAL;
 }
 
+/*
+ * A name puts the region into core dumps whatever coredump_filter says
+ * (always_dump_vma() in fs/coredump.c), as the default filter puts a heap
+ * of anonymous memory there; a private mapping of a file is left out by
+ * default.  MADV_DONTDUMP still leaves it out: it has no name then.
+ */
+static const char *hk_vm_name(struct vm_area_struct *vma)
+{
+	return vma->vm_flags & VM_DONTDUMP ? NULL : "[hakmem]";
+}
+
 static const struct vm_operations_struct hk_vm_ops = {
+	.name	= hk_vm_name,
 	.open	= hk_vm_open,
 	.close	= hk_vm_close,
 	.fault	= hk_vm_fault,

@@ -74,26 +74,7 @@ FIXTURE(mem) {
 	char *p;
 };
 
-FIXTURE_VARIANT(mem) {
-	bool device;
-};
-
-FIXTURE_VARIANT_ADD(mem, anon) {
-	.device = false,
-};
-
-FIXTURE_VARIANT_ADD(mem, device) {
-	.device = true,
-};
-
-/* A fresh region of @len bytes of the variant's kind, or MAP_FAILED. */
-static char *region(int fd, bool device, size_t len)
-{
-	if (device)
-		return hk_map(fd, len);
-	return mmap(NULL, len, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-}
+HK_MEMORY_VARIANTS(mem);
 
 FIXTURE_SETUP(mem)
 {
@@ -107,7 +88,7 @@ FIXTURE_SETUP(mem)
 			SKIP_FROM_SETUP(HAKMEM_DEVICE " does not exist (module not loaded)");
 		ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(errno));
 	}
-	self->p = region(self->fd, variant->device, self->len);
+	self->p = hk_region(self->fd, variant->device, self->len);
 	ASSERT_NE(MAP_FAILED, self->p) TH_LOG("mmap: %s", strerror(errno));
 	/* Written before use, as a heap is: anonymous pages are real pages. */
 	memset(self->p, 0, self->len);
@@ -160,7 +141,7 @@ TEST_F(mem, wait_wake)
 /* A page that was only read (the zero page) takes a shared futex too. */
 TEST_F(mem, wake_on_page_only_read)
 {
-	volatile int *q = (int *)region(self->fd, variant->device, SZ_2M);
+	volatile int *q = (int *)hk_region(self->fd, variant->device, SZ_2M);
 
 	ASSERT_NE(MAP_FAILED, (void *)q);
 	EXPECT_EQ(0, q[10]);
@@ -317,14 +298,14 @@ TEST_F_TIMEOUT(mem, unmapped_waiter_keeps_its_key, 120)
 	usleep(200000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, munmap(self->p, self->len));
-	self->p = region(self->fd, variant->device, self->len);
+	self->p = hk_region(self->fd, variant->device, self->len);
 	ASSERT_NE(MAP_FAILED, self->p);
 
 	/* Another process takes the memory just freed and wakes everywhere. */
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char *q = region(self->fd, variant->device, other);
+		char *q = hk_region(self->fd, variant->device, other);
 		size_t off;
 
 		if (q == MAP_FAILED)

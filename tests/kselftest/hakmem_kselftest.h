@@ -7,7 +7,9 @@
 #define HAKMEM_KSELFTEST_H
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -87,6 +89,34 @@ static inline void *hk_map(int fd, size_t len)
 	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 }
 
+/*
+ * A fresh private region of @len bytes: from the device (@fd) if @device,
+ * else anonymous memory, for the tests that run on both.
+ */
+static inline char *hk_region(int fd, bool device, size_t len)
+{
+	if (device)
+		return hk_map(fd, len);
+	return mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+/*
+ * The variants of a fixture whose tests run on both kinds of memory:
+ * anonymous memory, the reference, and device memory (the harness's
+ * macros, so include this after kselftest_harness.h).
+ */
+#define HK_MEMORY_VARIANTS(fixture)					\
+	FIXTURE_VARIANT(fixture) {					\
+		bool device;						\
+	};								\
+	FIXTURE_VARIANT_ADD(fixture, anon) {				\
+		.device = false,					\
+	};								\
+	FIXTURE_VARIANT_ADD(fixture, device) {				\
+		.device = true,						\
+	}
+
 static inline int write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -97,6 +127,28 @@ static inline int write_file(const char *path, const char *val)
 	n = write(fd, val, strlen(val));
 	close(fd);
 	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+/*
+ * The number after "@key@sep" at the start of a line of @path: "Key: N kB"
+ * in /proc files, "key N" in cgroup files; -1 if there is none.
+ */
+static inline long long key_value(const char *path, const char *key, char sep)
+{
+	char line[256];
+	size_t n = strlen(key);
+	long long val = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == sep) {
+			val = atoll(line + n + 1);
+			break;
+		}
+	fclose(f);
+	return val;
 }
 
 /* The number a sysfs or proc file holds, or -1. */

@@ -11,12 +11,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,49 +28,18 @@
 #define PARAM_DIR	"/sys/module/hakmem/parameters/"
 #define MIB		(1LL << 20)
 
-/* The "Key: N kB" figure of @path (/proc/meminfo), in bytes, or -1. */
-static long long proc_bytes(const char *path, const char *key)
-{
-	char line[256];
-	size_t n = strlen(key);
-	long long val = -1;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	while (val < 0 && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			val = atoll(line + n + 1) << 10;
-	fclose(f);
-	return val;
-}
-
+/* A /proc/meminfo figure, in bytes, or -1. */
 static long long meminfo(const char *key)
 {
-	return proc_bytes("/proc/meminfo", key);
+	long long kb = key_value("/proc/meminfo", key, ':');
+
+	return kb < 0 ? -1 : kb << 10;
 }
 
 /* The file LRU lists: what reclaim may take back from the page cache. */
 static long long file_lru(void)
 {
 	return meminfo("Active(file)") + meminfo("Inactive(file)");
-}
-
-/* The "key N" number of @path (/proc/vmstat, cgroup files), or -1. */
-static long long key_number(const char *path, const char *key)
-{
-	char line[256];
-	size_t n = strlen(key);
-	long long val = -1;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	while (val < 0 && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ' ')
-			val = atoll(line + n + 1);
-	fclose(f);
-	return val;
 }
 
 /* The zeroed pages in all pools. */
@@ -96,17 +67,7 @@ FIXTURE(mem) {
 	long long old_pool_max;
 };
 
-FIXTURE_VARIANT(mem) {
-	bool device;
-};
-
-FIXTURE_VARIANT_ADD(mem, anon) {
-	.device = false,
-};
-
-FIXTURE_VARIANT_ADD(mem, device) {
-	.device = true,
-};
+HK_MEMORY_VARIANTS(mem);
 
 FIXTURE_SETUP(mem)
 {
@@ -137,14 +98,6 @@ FIXTURE_TEARDOWN(mem)
 		rmdir(self->cg);
 	if (self->fd >= 0)
 		close(self->fd);
-}
-
-static char *region(int fd, bool device, size_t len)
-{
-	if (device)
-		return hk_map(fd, len);
-	return mmap(NULL, len, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 }
 
 /* What libhakmem does to give memory back: the purge ioctl, or madvise. */
@@ -196,7 +149,7 @@ static long long memcg_number(const char *cg, const char *file,
 	snprintf(path, sizeof(path), "%s/%s", cg, file);
 	if (!key)
 		return read_ll(path);
-	return key_number(path, key);
+	return key_value(path, key, ' ');
 }
 
 /*
@@ -219,7 +172,7 @@ TEST_F_TIMEOUT(mem, lru_lists_stay_honest, 240)
 		wait_pool_pages(self->fd, len / PAGE / 2, 30000, pool_pages, 0);
 	base = file_lru();
 	unevictable = meminfo("Unevictable");
-	p = region(self->fd, variant->device, len);
+	p = hk_region(self->fd, variant->device, len);
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 0x3a, len);
 	step[0] = file_lru();
@@ -270,13 +223,13 @@ TEST_F_TIMEOUT(mem, read_faults_under_pressure, 400)
 		self->old_pool_max = read_ll(PARAM_DIR "pool_max_mb");
 		ASSERT_EQ(0, write_file(PARAM_DIR "pool_max_mb", "0"));
 	}
-	kills = key_number("/proc/vmstat", "oom_kill");
+	kills = key_value("/proc/vmstat", "oom_kill", ' ');
 	ASSERT_EQ(0, pipe(ready));
 	ASSERT_EQ(0, pipe(go));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char *p = region(self->fd, variant->device, child_len);
+		char *p = hk_region(self->fd, variant->device, child_len);
 		size_t off;
 
 		if (p == MAP_FAILED)
@@ -297,7 +250,7 @@ TEST_F_TIMEOUT(mem, read_faults_under_pressure, 400)
 			avail_low = avail;
 		if (avail < 48 * MIB)
 			break;
-		q = region(self->fd, variant->device, SZ_2M);
+		q = hk_region(self->fd, variant->device, SZ_2M);
 		ASSERT_NE(MAP_FAILED, q);
 		ASSERT_EQ(-1, first_nonzero(q, SZ_2M));
 	}
@@ -305,7 +258,7 @@ TEST_F_TIMEOUT(mem, read_faults_under_pressure, 400)
 	EXPECT_EQ(0, child_status(pid));
 	TH_LOG("read %d regions of 2 MiB; MemAvailable went down to %lld MiB",
 	       n, avail_low / MIB);
-	EXPECT_EQ(kills, key_number("/proc/vmstat", "oom_kill"));
+	EXPECT_EQ(kills, key_value("/proc/vmstat", "oom_kill", ' '));
 	close(ready[0]);
 	close(ready[1]);
 	close(go[0]);
@@ -341,7 +294,7 @@ TEST_F_TIMEOUT(mem, memory_comes_back, 120)
 			_exit(2);
 		r[0] = memcg_number(self->cg, "memory.current", NULL);
 		for (i = 0; i < 2; i++) {
-			p = region(self->fd, variant->device, len);
+			p = hk_region(self->fd, variant->device, len);
 			if (p == MAP_FAILED)
 				_exit(3);
 			memset(p, 0x5c, len);
@@ -352,7 +305,7 @@ TEST_F_TIMEOUT(mem, memory_comes_back, 120)
 			r[2 + 3 * i] = memcg_number(self->cg, "memory.current", NULL);
 			r[3 + 3 * i] = meminfo("Unevictable");
 		}
-		p = region(self->fd, variant->device, len);
+		p = hk_region(self->fd, variant->device, len);
 		if (p == MAP_FAILED)
 			_exit(3);
 		memset(p, 0x6d, len);
@@ -396,7 +349,7 @@ TEST_F_TIMEOUT(mem, purge_and_refault_at_limit, 240)
 
 		if (enter_memcg(self->cg))
 			_exit(2);
-		p = region(self->fd, variant->device, len);
+		p = hk_region(self->fd, variant->device, len);
 		if (p == MAP_FAILED)
 			_exit(3);
 		for (i = 0; i < 20; i++) {
@@ -428,7 +381,7 @@ TEST_F_TIMEOUT(mem, pages_left_after_fork_are_freed, 120)
 	if (variant->device)
 		wait_pool_pages(self->fd, len / PAGE / 2, 30000, pool_pages, 0);
 	unevictable = meminfo("Unevictable");
-	p = region(self->fd, variant->device, len);
+	p = hk_region(self->fd, variant->device, len);
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 0x11, len);
 	pid = fork();
@@ -448,6 +401,83 @@ TEST_F_TIMEOUT(mem, pages_left_after_fork_are_freed, 120)
 	EXPECT_GE(unevictable + slack, now);
 	EXPECT_EQ(-1, first_not(p, len, 0x22));
 	munmap(p, len);
+}
+
+/* Whether the file @path holds the @len bytes at @what anywhere. */
+static int file_holds(const char *path, const void *what, size_t len)
+{
+	static char buf[1 << 16];
+	size_t have = 0, n;
+	int found = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (!found && (n = fread(buf + have, 1, sizeof(buf) - have, f))) {
+		have += n;
+		found = memmem(buf, have, what, len) != NULL;
+		/* Keep the tail, where a match may begin. */
+		memmove(buf, buf + have - (len - 1), len - 1);
+		have = len - 1;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Mark @n of @len bytes, which no other test run makes (@seed). */
+static void make_mark(char *p, size_t len, int n, int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (char)(i * 151 + n * 67 + seed);
+}
+
+/*
+ * A crashing program's heap is in its core dump with the default
+ * coredump_filter, and a range marked MADV_DONTDUMP is not.
+ */
+TEST_F_TIMEOUT(mem, core_dump, 120)
+{
+	static const char pattern[] = "/tmp/hakmem-core.%p";
+	char marks[2][64], path[64], old_pattern[256] = "";
+	int i, found[2];
+	FILE *f;
+	pid_t pid;
+
+	f = fopen("/proc/sys/kernel/core_pattern", "re");
+	ASSERT_NE(NULL, f);
+	if (!fgets(old_pattern, sizeof(old_pattern), f))
+		old_pattern[0] = 0;
+	fclose(f);
+	ASSERT_EQ(0, write_file("/proc/sys/kernel/core_pattern", pattern));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+		char *p = hk_region(self->fd, variant->device, 2 * SZ_2M);
+
+		if (p == MAP_FAILED || setrlimit(RLIMIT_CORE, &unlimited))
+			_exit(2);
+		/* Made in place: no copy may be elsewhere in the dump. */
+		make_mark(p + 12345, sizeof(marks[0]), 0, getppid());
+		make_mark(p + SZ_2M + 12345, sizeof(marks[1]), 1, getppid());
+		if (madvise(p + SZ_2M, SZ_2M, MADV_DONTDUMP))
+			_exit(3);
+		abort();
+	}
+	EXPECT_EQ(128 + SIGABRT, child_status(pid));
+	write_file("/proc/sys/kernel/core_pattern", old_pattern);
+	snprintf(path, sizeof(path), "/tmp/hakmem-core.%d", pid);
+	/* Only now: the child's copy of this stack is in the dump too. */
+	for (i = 0; i < 2; i++) {
+		make_mark(marks[i], sizeof(marks[i]), i, getpid());
+		found[i] = file_holds(path, marks[i], sizeof(marks[i]));
+	}
+	unlink(path);
+	EXPECT_EQ(1, found[0]) TH_LOG("the heap is not in the core dump");
+	EXPECT_EQ(0, found[1]) TH_LOG("MADV_DONTDUMP was not honoured");
 }
 
 TEST_HARNESS_MAIN

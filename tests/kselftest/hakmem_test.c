@@ -1063,28 +1063,6 @@ static int memcg_enter(const char *cg, pid_t pid)
 	return write_file(path, pidbuf);
 }
 
-/*
- * The number after "@key@sep" at the start of a line of @path: "Key: N kB"
- * in /proc files, "key N" in cgroup files; -1 if there is none.
- */
-static long long key_value(const char *path, const char *key, char sep)
-{
-	char line[256];
-	size_t n = strlen(key);
-	long long val = -1;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == sep) {
-			val = atoll(line + n + 1);
-			break;
-		}
-	fclose(f);
-	return val;
-}
-
 /* The value of @key in the cgroup @cg's file @file. */
 static long long memcg_key(const char *cg, const char *file, const char *key)
 {
