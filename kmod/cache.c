@@ -34,10 +34,10 @@
  * the whole cache for pages whose last PTE went away otherwise: copied on
  * write after fork(), MADV_DONTNEED of memory not touched again, a GUP
  * reference still held at ->close.  The sweep runs HK_SWEEP_MIN_MS after
- * the device was last used (mmap, fork), and then at twice the last
- * interval for as long as it finds nothing, up to HK_SWEEP_MAX_MS; it
- * stops when the cache is empty.  Until then such pages stay charged and
- * count as unevictable, not as available memory.
+ * a fork, and after one that found pages to free; otherwise at twice the
+ * last interval, up to HK_SWEEP_MAX_MS, and not at all once the cache is
+ * empty (the next mmap starts it again).  Until then such pages stay
+ * charged and count as unevictable, not as available memory.
  *
  * Locking: the page cache's own; hk_sweep_lock for the sweep's schedule.
  */
@@ -185,9 +185,46 @@ static void hk_sweep_at(unsigned long interval)
 	mod_delayed_work(system_unbound_wq, &hk_sweep_work, interval);
 }
 
+/* The sweep evicts candidates in batches of this many. */
+#define HK_SWEEP_BATCH	64
+
+/*
+ * Evict every page of the cache that nothing maps.  Most pages are mapped,
+ * so it looks at each without taking it (a stale answer only costs a
+ * candidate that eviction then skips, or a page left for the next sweep)
+ * and leaves the locking to hk_cache_evict(), for the candidates alone.
+ */
+static unsigned long hk_sweep(void)
+{
+	XA_STATE(xas, &hk_cache_inode->i_mapping->i_pages, 0);
+	pgoff_t found[HK_SWEEP_BATCH];
+	unsigned long freed = 0, i, n;
+	struct folio *folio;
+
+	do {
+		n = 0;
+		rcu_read_lock();
+		xas_for_each(&xas, folio, ULONG_MAX) {
+			if (xas_retry(&xas, folio) || xa_is_value(folio) ||
+			    folio_mapped(folio))
+				continue;
+			found[n++] = xas.xa_index;
+			if (n == HK_SWEEP_BATCH || need_resched()) {
+				xas_pause(&xas);
+				break;
+			}
+		}
+		rcu_read_unlock();
+		for (i = 0; i < n; i++)
+			freed += hk_cache_evict(found[i], found[i]);
+		cond_resched();
+	} while (n);
+	return freed;
+}
+
 static void hk_sweep_fn(struct work_struct *work)
 {
-	unsigned long freed = hk_cache_evict(0, ULONG_MAX);
+	unsigned long freed = hk_sweep();
 	unsigned long interval;
 
 	spin_lock(&hk_sweep_lock);
@@ -202,5 +239,13 @@ void hk_cache_sweep_soon(void)
 {
 	spin_lock(&hk_sweep_lock);
 	hk_sweep_at(msecs_to_jiffies(HK_SWEEP_MIN_MS));
+	spin_unlock(&hk_sweep_lock);
+}
+
+void hk_cache_sweep_later(void)
+{
+	spin_lock(&hk_sweep_lock);
+	if (!delayed_work_pending(&hk_sweep_work))
+		hk_sweep_at(msecs_to_jiffies(HK_SWEEP_MAX_MS));
 	spin_unlock(&hk_sweep_lock);
 }

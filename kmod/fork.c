@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hakmem - fork() with DMA in flight: keep pinned pages in the parent.
+ * hakmem - fork() with DMA or a futex waiter in flight: keep those pages in
+ * the parent.
  *
  * At fork, core mm shares every page of a private mapping with the child
  * and write-protects it on both sides; a later write on either side copies
@@ -30,6 +31,18 @@
  *
  * Pages that are merely referenced (FOLL_GET, e.g. O_DIRECT on 6.1) are not
  * pinned, and like anonymous pages stay shared.
+ *
+ * The same move keeps the futex keys of the parent's waiters.  A shared
+ * futex key of one of our pages is made of its identity (cache.c); if the
+ * page were shared with the child, the parent's next write would copy it
+ * into an anonymous page, whose key is another, and a wake after the fork
+ * would miss a waiter from before it (an anonymous page keeps its key).  So
+ * the pages that hold the futex words which other threads of the parent
+ * are inside a shared futex call on (syscall_get_nr() of each thread; a
+ * sleeper is inside its call until it is woken) are moved like pinned
+ * ones.  A thread that starts such a call on a page between that look and
+ * copy_page_range() of the VMA is not seen; a 32-bit (compat) task's calls
+ * are not looked at.
  */
 #include <linux/highmem.h>
 #include <linux/list.h>
@@ -37,7 +50,11 @@
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
 #include <linux/slab.h>
+#include <uapi/linux/futex.h>
+#include <asm/syscall.h>
 #include <linux/spinlock.h>
 
 #include "compat.h"
@@ -66,13 +83,61 @@ struct hk_fork_mn {
 
 /* Pinned pages are rare: look for them in batches of this many. */
 #define HK_FORK_BATCH	32
+/* At most this many futex words of waiting threads are kept per VMA. */
+#define HK_FORK_WAITED	64
 
 struct hk_scan {
 	struct vm_area_struct *vma;	/* the parent's VMA */
 	unsigned long next;		/* where the scan goes on */
 	unsigned long nr;
+	unsigned long nr_waited;
+	unsigned long waited[HK_FORK_WAITED];	/* page addresses */
 	struct hk_kept kept[HK_FORK_BATCH];
 };
+
+static void hk_scan_add_waited(struct hk_scan *scan, unsigned long uaddr)
+{
+	if (uaddr >= scan->vma->vm_start && uaddr < scan->vma->vm_end &&
+	    scan->nr_waited < HK_FORK_WAITED)
+		scan->waited[scan->nr_waited++] = uaddr & PAGE_MASK;
+}
+
+/*
+ * Note the futex words in the parent's VMA that other threads of the
+ * forking process are inside a shared futex call on: FUTEX_WAIT_REQUEUE_PI
+ * waits on its second word too.
+ */
+static void hk_scan_futex_waiters(struct hk_scan *scan)
+{
+	unsigned long args[6];
+	struct task_struct *t;
+
+	scan->nr_waited = 0;
+	rcu_read_lock();
+	for_each_thread(current, t) {
+		struct pt_regs *regs = task_pt_regs(t);
+
+		if (t == current || syscall_get_nr(t, regs) != __NR_futex)
+			continue;
+		syscall_get_arguments(t, regs, args);
+		if (args[1] & FUTEX_PRIVATE_FLAG)
+			continue;
+		hk_scan_add_waited(scan, args[0]);
+		if ((args[1] & FUTEX_CMD_MASK) == FUTEX_WAIT_REQUEUE_PI)
+			hk_scan_add_waited(scan, args[4]);
+	}
+	rcu_read_unlock();
+}
+
+static bool hk_scan_waited(const struct hk_scan *scan, unsigned long addr)
+{
+	unsigned long i;
+
+	for (i = 0; i < scan->nr_waited; i++)
+		if (scan->waited[i] == addr)
+			return true;
+	return false;
+}
 
 /* The page mapped by @pte if it is one of ours (or any non-anon page). */
 static struct page *hk_pte_page(pte_t pte)
@@ -90,9 +155,10 @@ static struct page *hk_pte_page(pte_t pte)
 /*
  * apply_to_existing_page_range() callback, under the PTE lock: write-protect
  * the parent's PTE (copy_page_range() would do it a moment later), then
- * collect the page if it may be pinned.  Only a writable PTE counts: it
- * maps a page nobody else maps (we map our pages writable only when they
- * are new, and after a move below), and a pin for writing needs one.
+ * collect the page if it may be pinned or holds a futex word waited on.
+ * Only a writable PTE counts: it maps a page nobody else maps (we map our
+ * pages writable only when they are new, and after a move below), and a
+ * pin for writing needs one.
  */
 static int hk_scan_pte(pte_t *ptep, unsigned long addr, void *data)
 {
@@ -109,7 +175,8 @@ static int hk_scan_pte(pte_t *ptep, unsigned long addr, void *data)
 	ptep_set_wrprotect(scan->vma->vm_mm, addr, ptep);
 	/* Pairs with GUP-fast: take the pin, then recheck the PTE. */
 	smp_mb__after_atomic();
-	if (!folio_maybe_dma_pinned(page_folio(page)))
+	if (!folio_maybe_dma_pinned(page_folio(page)) &&
+	    !hk_scan_waited(scan, addr))
 		return 0;
 	get_page(page);
 	scan->kept[scan->nr].addr = addr;
@@ -339,6 +406,7 @@ void hk_vm_open(struct vm_area_struct *vma)
 		return;
 	scan->vma = pvma;
 	scan->next = pvma->vm_start;
+	hk_scan_futex_waiters(scan);
 	do {
 		scan->nr = 0;
 		ret = apply_to_existing_page_range(parent, scan->next,

@@ -121,6 +121,8 @@ unsigned long hk_cache_add(struct mm_struct *mm, struct page *page,
 unsigned long hk_cache_evict(pgoff_t first, pgoff_t last);
 /* Evict, a little later, whatever nothing maps any more. */
 void hk_cache_sweep_soon(void);
+/* The same, at the latest within HK_SWEEP_MAX_MS (cache.c), if not sooner. */
+void hk_cache_sweep_later(void);
 
 /* shrinker.c */
 int hk_shrinker_init(void);

@@ -285,7 +285,7 @@ int hk_mmap(struct file *file, struct vm_area_struct *vma)
 
 	hk_stat_add(&hk_stats.mmap_calls, 1);
 	hk_stat_add(&hk_stats.mmap_bytes, len);
-	hk_cache_sweep_soon();
+	hk_cache_sweep_later();
 	return 0;
 }
 

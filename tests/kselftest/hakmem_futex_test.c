@@ -280,6 +280,101 @@ TEST_F(mem, after_fork)
 }
 
 /*
+ * A region whose pages are the device's own (from the pool, in its page
+ * cache), where a futex key is the page's identity; anonymous memory for
+ * the anon variant.  MAP_FAILED if the pool does not fill.
+ */
+static char *cache_region(struct _test_data_mem *self, bool device)
+{
+	char *q;
+
+	if (device && wait_pool_pages(self->fd, SZ_2M / PAGE, 30000,
+				      hk_pool_zeroed_pages, 0))
+		return MAP_FAILED;
+	q = hk_region(self->fd, device, SZ_2M);
+	if (q != MAP_FAILED)
+		memset(q, 0, SZ_2M);
+	return q;
+}
+
+/*
+ * A waiter that went to sleep before a fork is woken by a write and a wake
+ * after it, while the child lives on: anonymous memory keeps the futex key
+ * across the copy on write.
+ */
+TEST_F(mem, waiter_from_before_fork)
+{
+	char *q = cache_region(self, variant->device);
+	int *word = (int *)(q + 17 * PAGE);
+	struct waiter w;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, q);
+	EXPECT_EQ(variant->device, hk_page_is_file(word));
+	*word = 1;
+	ASSERT_EQ(0, start_waiter(&w, word, FUTEX_WAIT));
+	usleep(200000);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		usleep(500000);
+		_exit(*word == 1 ? 0 : 1);
+	}
+	*word = 0;
+	EXPECT_EQ(1, wake_until(word, 1, 1));
+	pthread_join(w.thread, NULL);
+	EXPECT_EQ(0, w.ret) TH_LOG("the waiter: %s", strerror(w.err));
+	EXPECT_EQ(0, child_status(pid));
+	munmap(q, SZ_2M);
+}
+
+/* glibc: a robust mutex's waiter from before a fork gets the mutex after it. */
+struct timed_locker {
+	pthread_mutex_t *m;
+	int ret;
+};
+
+static void *timed_lock_thread(void *arg)
+{
+	struct timed_locker *l = arg;
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += WAIT_SEC;
+	l->ret = pthread_mutex_timedlock(l->m, &deadline);
+	if (!l->ret)
+		pthread_mutex_unlock(l->m);
+	return NULL;
+}
+
+TEST_F(mem, robust_waiter_from_before_fork)
+{
+	char *q = cache_region(self, variant->device);
+	pthread_mutex_t *m = (pthread_mutex_t *)(q + 19 * PAGE);
+	struct timed_locker l = { .m = m };
+	pthread_mutexattr_t a;
+	pthread_t t;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, q);
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	ASSERT_EQ(0, pthread_mutex_init(m, &a));
+	ASSERT_EQ(0, pthread_mutex_lock(m));
+	ASSERT_EQ(0, pthread_create(&t, NULL, timed_lock_thread, &l));
+	usleep(200000);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(0);
+	EXPECT_EQ(0, pthread_mutex_unlock(m));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, l.ret) TH_LOG("the waiter: %s", strerror(l.ret));
+	EXPECT_EQ(0, child_status(pid));
+	munmap(q, SZ_2M);
+}
+
+/*
  * A waiter whose region was unmapped under it is not woken by another
  * process's wakes on its own memory, however much of it there is: futex
  * keys of device pages are never reused.  The waiter's wait times out.

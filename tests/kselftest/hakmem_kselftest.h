@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -177,6 +178,37 @@ static inline int child_status(pid_t pid)
 	if (!WIFEXITED(status))
 		return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	return WEXITSTATUS(status);
+}
+
+/* The zeroed pages in all pools: a counter for wait_pool_pages(). */
+static inline long long hk_pool_zeroed_pages(int fd, int unused)
+{
+	struct hakmem_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (ioctl(fd, HAKMEM_IOC_STATS, &st))
+		return -1;
+	return st.pool_zeroed_pages;
+}
+
+/*
+ * Whether the page at @p is a page of a file (the module's page cache, for
+ * device memory) rather than anonymous (/proc/self/pagemap bit 61); -1 if
+ * that cannot be read.
+ */
+static inline int hk_page_is_file(const void *p)
+{
+	uint64_t ent;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &ent, sizeof(ent), (uintptr_t)p / PAGE * sizeof(ent));
+	close(fd);
+	if (n != sizeof(ent))
+		return -1;
+	return (ent >> 61) & 1;
 }
 
 /*

@@ -42,17 +42,6 @@ static long long file_lru(void)
 	return meminfo("Active(file)") + meminfo("Inactive(file)");
 }
 
-/* The zeroed pages in all pools. */
-static long long pool_pages(int fd, int unused)
-{
-	struct hakmem_stats st;
-
-	memset(&st, 0, sizeof(st));
-	if (ioctl(fd, HAKMEM_IOC_STATS, &st))
-		return -1;
-	return st.pool_zeroed_pages;
-}
-
 static void touch(char *p, size_t len, char c)
 {
 	size_t off;
@@ -169,7 +158,7 @@ TEST_F_TIMEOUT(mem, lru_lists_stay_honest, 240)
 	int i;
 
 	if (variant->device)
-		wait_pool_pages(self->fd, len / PAGE / 2, 30000, pool_pages, 0);
+		wait_pool_pages(self->fd, len / PAGE / 2, 30000, hk_pool_zeroed_pages, 0);
 	base = file_lru();
 	unevictable = meminfo("Unevictable");
 	p = hk_region(self->fd, variant->device, len);
@@ -281,7 +270,7 @@ TEST_F_TIMEOUT(mem, memory_comes_back, 120)
 
 	ASSERT_EQ(0, make_memcg(self, "hakmem-back", "max"));
 	if (variant->device)
-		wait_pool_pages(self->fd, len / PAGE / 2, 30000, pool_pages, 0);
+		wait_pool_pages(self->fd, len / PAGE / 2, 30000, hk_pool_zeroed_pages, 0);
 	unevictable = meminfo("Unevictable");
 	ASSERT_EQ(0, pipe(report));
 	pid = fork();
@@ -379,7 +368,7 @@ TEST_F_TIMEOUT(mem, pages_left_after_fork_are_freed, 120)
 	int i;
 
 	if (variant->device)
-		wait_pool_pages(self->fd, len / PAGE / 2, 30000, pool_pages, 0);
+		wait_pool_pages(self->fd, len / PAGE / 2, 30000, hk_pool_zeroed_pages, 0);
 	unevictable = meminfo("Unevictable");
 	p = hk_region(self->fd, variant->device, len);
 	ASSERT_NE(MAP_FAILED, p);
