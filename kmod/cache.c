@@ -165,6 +165,11 @@ unsigned long hk_cache_add(struct mm_struct *mm, struct page *page,
 	return i;
 }
 
+bool hk_cache_holds(struct folio *folio)
+{
+	return folio->mapping == hk_cache_inode->i_mapping;
+}
+
 /* Evict the pages at @first..@last that nothing maps or holds any more. */
 unsigned long hk_cache_evict(pgoff_t first, pgoff_t last)
 {

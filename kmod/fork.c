@@ -49,6 +49,7 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
@@ -373,10 +374,13 @@ out:
 
 /*
  * ->open: called on a new VMA made from one of ours by a split, mremap or
- * fork.  vm_private_data holds the mm the VMA was made in, so a VMA whose
- * vm_mm differs is the child's copy made by dup_mmap(), which the parent
+ * fork.  Splits and mremap() run in the task whose mm the VMA is in; a VMA
+ * of another mm is the child's copy made by dup_mmap(), which the parent
  * calls with both mmap locks held for writing, before the page tables of
  * this VMA are copied (no failure path lies in between, 6.1 to 6.12).
+ *
+ * vm_private_data is the mm a child's VMA was forked from (or NULL), with
+ * a reference of the VMA's own (mmgrab()), for hk_fork_unshare().
  */
 void hk_vm_open(struct vm_area_struct *vma)
 {
@@ -385,11 +389,14 @@ void hk_vm_open(struct vm_area_struct *vma)
 	struct hk_scan *scan;
 	int ret;
 
-	if (vma->vm_private_data == vma->vm_mm)
+	if (vma->vm_mm == parent) {
+		if (vma->vm_private_data)
+			mmgrab(vma->vm_private_data);
 		return;
-	if (WARN_ON_ONCE(vma->vm_private_data != parent))
-		return;
-	vma->vm_private_data = vma->vm_mm;
+	}
+	/* What was copied from the parent's VMA is the grandparent's. */
+	vma->vm_private_data = parent;
+	mmgrab(parent);
 
 	mmap_assert_write_locked(parent);
 	/* Pages either side copies away on write are evicted by a sweep. */
@@ -422,4 +429,63 @@ void hk_fork_exit(void)
 {
 	/* Notifiers are freed asynchronously; wait for the last ones. */
 	mmu_notifier_synchronize();
+}
+
+/* Make the parent's PTE writable if its page is the parent's alone again. */
+static int hk_unshare_pte(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct vm_area_struct *pvma = data;
+	pte_t pte = ptep_get(ptep);
+	struct page *page = hk_pte_page(pte);
+	struct folio *folio;
+
+	if (!page || pte_write(pte))
+		return 0;
+	folio = page_folio(page);
+	/*
+	 * Held by this PTE and the cache only: no other PTE maps it, and no
+	 * GUP pin or pipe would see the parent's writes.
+	 */
+	if (!hk_cache_holds(folio) || folio_ref_count(folio) != 2)
+		return 0;
+	set_pte_at(pvma->vm_mm, addr, ptep, pte_mkdirty(pte_mkwrite_novma(pte)));
+	return 0;
+}
+
+/*
+ * ->close of a child's VMA: the pages it shared with the parent since the
+ * fork are the parent's alone again, but still write-protected, and the
+ * parent's next write would copy each of them (non-anonymous pages are
+ * never reused).  Make them writable again in the parent's VMA of the same
+ * region, as core mm reuses an anonymous page whose other mapper has gone.
+ * Best effort: if the parent is gone or its mmap lock is taken (it may be
+ * forking again), its writes copy.
+ */
+void hk_fork_unshare(struct vm_area_struct *vma)
+{
+	struct mm_struct *parent = vma->vm_private_data;
+	struct vm_area_struct *pvma;
+	unsigned long addr, end;
+
+	if (!mmget_not_zero(parent))
+		goto drop;
+	if (!mmap_read_trylock(parent))
+		goto put;
+	for (addr = vma->vm_start; addr < vma->vm_end; addr = end) {
+		pvma = find_vma(parent, addr);
+		if (!pvma || pvma->vm_start >= vma->vm_end)
+			break;
+		addr = max(addr, pvma->vm_start);
+		end = min(pvma->vm_end, vma->vm_end);
+		if (pvma->vm_ops == vma->vm_ops && pvma->vm_flags & VM_WRITE &&
+		    linear_page_index(pvma, addr) == linear_page_index(vma, addr))
+			apply_to_existing_page_range(parent, addr, end - addr,
+						     hk_unshare_pte, pvma);
+	}
+	mmap_read_unlock(parent);
+put:
+	/* Not mmput(): that might tear down the parent's mm from here. */
+	mmput_async(parent);
+drop:
+	mmdrop(parent);
 }

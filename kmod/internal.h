@@ -119,6 +119,8 @@ pgoff_t hk_cache_reserve(unsigned long nr);
 unsigned long hk_cache_add(struct mm_struct *mm, struct page *page,
 			   unsigned long nr, pgoff_t index, gfp_t gfp);
 unsigned long hk_cache_evict(pgoff_t first, pgoff_t last);
+/* Whether @folio is in the cache (and so one of the device's own). */
+bool hk_cache_holds(struct folio *folio);
 /* Evict, a little later, whatever nothing maps any more. */
 void hk_cache_sweep_soon(void);
 /* The same, at the latest within HK_SWEEP_MAX_MS (cache.c), if not sooner. */
@@ -137,6 +139,7 @@ unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
 
 /* fork.c */
 void hk_vm_open(struct vm_area_struct *vma);
+void hk_fork_unshare(struct vm_area_struct *vma);
 void hk_fork_exit(void);
 
 /* ioctl.c */

@@ -79,6 +79,8 @@ static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
 static void hk_vm_close(struct vm_area_struct *vma)
 {
 	hk_cache_evict(vma->vm_pgoff, vma->vm_pgoff + vma_pages(vma) - 1);
+	if (vma->vm_private_data)
+		hk_fork_unshare(vma);
 }
 
 /*
@@ -267,8 +269,8 @@ int hk_mmap(struct file *file, struct vm_area_struct *vma)
 
 	vm_flags_mod(vma, VM_MIXEDMAP | VM_DONTEXPAND, VM_MAYEXEC);
 	vma->vm_ops = &hk_vm_ops;
-	/* hk_vm_open() tells a fork from a split by this. */
-	vma->vm_private_data = vma->vm_mm;
+	/* Not forked from anyone (fork.c). */
+	vma->vm_private_data = NULL;
 	vma->vm_pgoff = hk_cache_reserve(vma_pages(vma));
 
 	/* Read-only or PROT_NONE regions are filled lazily by hk_vm_fault. */

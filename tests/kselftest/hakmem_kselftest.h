@@ -168,6 +168,15 @@ static inline long long read_ll(const char *path)
 	return atoll(buf);
 }
 
+/* Close both ends of the two pipes a test and its child take turns on. */
+static inline void close_pipes(int a[2], int b[2])
+{
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+}
+
 /* A child's exit status, or 128 + the signal that ended it. */
 static inline int child_status(pid_t pid)
 {

@@ -354,30 +354,37 @@ TEST_F_TIMEOUT(mem, purge_and_refault_at_limit, 240)
 }
 
 /*
- * A fork child exits at once, and then the parent writes every page: each
- * is copied, as the child had shared them.  The pages left behind, which
- * nothing maps any more, are freed within seconds, not kept.
+ * A fork child and its parent both write every page, so each side gets
+ * copies; the pages they shared, which nothing maps any more, are freed
+ * within seconds, while both live on.
  */
 TEST_F_TIMEOUT(mem, pages_left_after_fork_are_freed, 120)
 {
 	const size_t len = 16 * MIB;
 	const long long slack = 4 * MIB;
 	long long unevictable, now = 0;
-	char *p;
+	int ready[2], done[2], i;
+	char c = 0, *p;
 	pid_t pid;
-	int i;
 
 	if (variant->device)
-		wait_pool_pages(self->fd, len / PAGE / 2, 30000, hk_pool_zeroed_pages, 0);
+		wait_pool_pages(self->fd, len / PAGE / 2, 30000,
+				hk_pool_zeroed_pages, 0);
 	unevictable = meminfo("Unevictable");
 	p = hk_region(self->fd, variant->device, len);
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 0x11, len);
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(done));
 	pid = fork();
 	ASSERT_LE(0, pid);
-	if (pid == 0)
-		_exit(0);
-	ASSERT_EQ(0, child_status(pid));
+	if (pid == 0) {
+		memset(p, 0x33, len);
+		if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) != 1)
+			_exit(1);
+		_exit(first_not(p, len, 0x33) == -1 ? 0 : 2);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
 	memset(p, 0x22, len);
 	for (i = 0; i < 300; i++) {
 		now = meminfo("Unevictable");
@@ -385,10 +392,44 @@ TEST_F_TIMEOUT(mem, pages_left_after_fork_are_freed, 120)
 			break;
 		usleep(100000);
 	}
+	ASSERT_EQ(1, write(done[1], &c, 1));
+	EXPECT_EQ(0, child_status(pid));
 	TH_LOG("Unevictable %+lld MiB after %d.%d s", (now - unevictable) / MIB,
 	       i / 10, i % 10);
 	EXPECT_GE(unevictable + slack, now);
 	EXPECT_EQ(-1, first_not(p, len, 0x22));
+	munmap(p, len);
+	close_pipes(ready, done);
+}
+
+/*
+ * Once a fork child has exited, the parent's writes to the memory it shared
+ * copy nothing: anonymous memory reuses its pages, and so does the device.
+ */
+TEST_F_TIMEOUT(mem, writes_after_child_exit_copy_nothing, 120)
+{
+	const size_t len = 8 * MIB;
+	const long long slack = 2 * MIB;
+	long long anon;
+	pid_t pid;
+	char *p;
+
+	if (variant->device)
+		wait_pool_pages(self->fd, len / PAGE, 30000,
+				hk_pool_zeroed_pages, 0);
+	p = hk_region(self->fd, variant->device, len);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x1e, len);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(first_not(p, len, 0x1e) == -1 ? 0 : 1);
+	ASSERT_EQ(0, child_status(pid));
+	anon = meminfo("AnonPages");
+	memset(p, 0x2f, len);
+	TH_LOG("AnonPages %+lld kB after writing %zu MiB", (meminfo("AnonPages") - anon) >> 10,
+	       len >> 20);
+	EXPECT_GT(anon + slack, meminfo("AnonPages"));
 	munmap(p, len);
 }
 

@@ -39,15 +39,6 @@
 #define NODE_DIR	"/sys/class/misc/hakmem/node%u/"
 #define PARAM_DIR	"/sys/module/hakmem/parameters/"
 
-/* Close both ends of the two pipes a test and its child take turns on. */
-static void close_pipes(int a[2], int b[2])
-{
-	close(a[0]);
-	close(a[1]);
-	close(b[0]);
-	close(b[1]);
-}
-
 static int get_stats(int fd, struct hakmem_stats *st)
 {
 	memset(st, 0, sizeof(*st));
