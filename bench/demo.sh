@@ -43,6 +43,21 @@ workloads() {
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT
 
+# CPU time of the module's zeroing threads so far, in clock ticks (0 with
+# no module): added to each run's, so that pre-zeroing that only moves
+# work to another CPU shows.
+zerod_ticks() {
+	t=0
+	for d in /proc/[0-9]*; do
+		case $(cat "$d/comm" 2>/dev/null) in
+		hakmem_zerod*) set -- $(sed 's/^.*) //' "$d/stat")
+			t=$((t + ${12} + ${13})) ;;
+		esac
+	done
+	echo $t
+}
+hz=$(getconf CLK_TCK)
+
 # run CONFIG BINARY ARGS...: one run; prints its key=value line or FAILED.
 run() {
 	config=$1
@@ -52,9 +67,10 @@ run() {
 	case $preload in
 	*,*) envs=$(echo "${preload#*,}" | tr ',' ' '); preload=${preload%%,*} ;;
 	esac
+	z0=$(zerod_ticks)
 	# shellcheck disable=SC2086 # $envs is a list of VAR=VALUE words
 	if line=$(env LD_PRELOAD="$preload" $envs "$@" 2>/dev/null | grep '^ops_per_sec='); then
-		echo "$line"
+		echo "zerod_sec=$(echo "$(($(zerod_ticks) - z0)) $hz" | awk '{ print $1 / $2 }') $line"
 	else
 		echo "FAILED"
 	fi
@@ -100,13 +116,13 @@ function median(list,    n, a, i, j, t) {
 	}
 }
 END {
-	printf "| workload | allocator | time s | minor faults | faults on the working thread | kernel share | time vs glibc | vs mimalloc | vs hakmem/mmap |\n"
-	printf "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+	printf "| workload | allocator | time s | minor faults | faults on the working thread | kernel share | CPU s with zeroing threads | time vs glibc | vs mimalloc | vs hakmem/mmap |\n"
+	printf "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
 	for (w = 1; w <= nw; w++) {
 		for (c = 1; c <= nc; c++) {
 			key = wl[w] SUBSEP cl[c]
 			if (!((key, "elapsed_sec") in v)) {
-				printf "| %s | %s | FAILED | | | | | | |\n", wl[w], cl[c]
+				printf "| %s | %s | FAILED | | | | | | | |\n", wl[w], cl[c]
 				continue
 			}
 			t[key] = median(v[key, "elapsed_sec"])
@@ -114,13 +130,14 @@ END {
 			tf[key] = median(v[key, "thread_minflt"])
 			usr = median(v[key, "usr_sec"]); sys = median(v[key, "sys_sec"])
 			ks[key] = usr + sys > 0 ? sys / (usr + sys) : 0
+			cpu[key] = usr + sys + median(v[key, "zerod_sec"])
 		}
 		for (c = 1; c <= nc; c++) {
 			key = wl[w] SUBSEP cl[c]
 			if (!(key in t))
 				continue
-			row = sprintf("| %s | %s | %.4f | %d | %d | %.0f%% |", wl[w], cl[c],
-				      t[key], f[key], tf[key], 100 * ks[key])
+			row = sprintf("| %s | %s | %.4f | %d | %d | %.0f%% | %.3f |", wl[w], cl[c],
+				      t[key], f[key], tf[key], 100 * ks[key], cpu[key])
 			split("glibc mimalloc hakmem/mmap", base, " ")
 			for (b = 1; b <= 3; b++) {
 				bk = wl[w] SUBSEP base[b]

@@ -10,7 +10,11 @@
 #     by default all but gcc, whose cc1 runs take longer under TCG than
 #     run.sh's 120 s limit);
 #   - fork-heavy work timed on each backing (HK_FORK_MEASURE=1): a bash loop
-#     of subshells and `make -j2` of libhakmem.
+#     of subshells, `make -j2` of libhakmem, Python multiprocessing with the
+#     fork start method, and a heap forked again and again (bench/forks);
+#   - real programs measured under each allocator (HK_PROGRAMS_MEASURE=1):
+#     wall time, faults, peak RSS, and CPU time with that of the module's
+#     zeroing threads over the same run added (bench/run-program).
 # HK_REPO is the repository's path on the host.  Prints TAP; exits 1 on
 # failure, 4 (skip) on boots that do not ask for it.
 [ "${HK_HOST_PROGRAMS:-0}" = 1 ] || exit 4
@@ -89,6 +93,63 @@ if [ "${HK_FORK_MEASURE:-0}" = 1 ]; then
 		r=$(in_host /usr/bin/time -f "%e s %R minflt" env LD_PRELOAD="$so" \
 			HAKMEM_BACKING=$b make -s -j2 -C "$HK_REPO" BUILD=/tmp/b lib 2>&1 | tail -n 1)
 		echo "# fork: make -j2 lib, $b: $r"
+	done
+	# A 20 MB heap, and a pool of two forked workers started 20 times.
+	py='import multiprocessing as mp
+heap = [str(i) * 3 for i in range(300000)]
+ctx = mp.get_context("fork")
+for _ in range(20):
+    with ctx.Pool(2) as pool:
+        assert sum(pool.map(len, heap[:2000])) > 0'
+	for b in kmod populate mmap kmod populate mmap; do
+		r=$(in_host /usr/bin/time -f "%e s %R minflt" env LD_PRELOAD="$so" \
+			HAKMEM_BACKING=$b python3 -c "$py" 2>&1 | tail -n 1)
+		echo "# fork: python multiprocessing, 20 pools of 2, $b: $r"
+	done
+	for b in kmod populate mmap kmod populate mmap; do
+		r=$(in_host env LD_PRELOAD="$so" HAKMEM_BACKING=$b \
+			"$HK_REPO/build/bench/forks" mib=128 forks=10 2>&1 | tail -n 1)
+		echo "# fork: bench/forks 128 MiB x 10, 1% written, $b: $r"
+	done
+fi
+# Real programs under each allocator (measurement only).  The zeroing
+# threads' CPU (utime + stime of every hakmem_zerod thread, in clock ticks)
+# is read before and after each run: pre-zeroing that only moves work to
+# another CPU shows in that column.
+zerod_ticks() {
+	t=0
+	for d in /proc/[0-9]*; do
+		case $(cat "$d/comm" 2>/dev/null) in
+		hakmem_zerod*) set -- $(sed 's/^.*) //' "$d/stat")
+			t=$((t + ${12} + ${13})) ;;
+		esac
+	done
+	echo $t
+}
+if [ "${HK_PROGRAMS_MEASURE:-0}" = 1 ]; then
+	mi=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2
+	hz=$(getconf CLK_TCK)
+	for r in 1 2; do
+	for prog in "cc1 sh $HK_REPO/bench/programs/compile.sh" \
+		"sqlite python3 $HK_REPO/bench/programs/sqlite.py" \
+		"bursty $HK_REPO/build/bench/bursty bursts=20 mib=8 gap_ms=50"; do
+		set -- $prog
+		name=$1
+		shift
+		for a in glibc mimalloc hakmem hakmem/mmap hakmem/populate; do
+			case $a in
+			glibc) pre="" b="" ;;
+			mimalloc) pre=$mi b="" ;;
+			hakmem) pre=$so b="" ;;
+			*) pre=$so b=${a#hakmem/} ;;
+			esac
+			z0=$(zerod_ticks)
+			r=$(in_host env LD_PRELOAD="$pre" ${b:+HAKMEM_BACKING=$b} \
+				"$HK_REPO/build/bench/run-program" "$@" 2>&1 | tail -n 1)
+			z=$(( $(zerod_ticks) - z0 ))
+			echo "# programs: $name $a zerod_sec=$(echo "$z $hz" | awk '{printf "%.2f", $1 / $2}') $r"
+		done
+	done
 	done
 fi
 umount "$host$HK_REPO" $host/dev $host/sys $host/proc 2>/dev/null
