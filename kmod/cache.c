@@ -26,6 +26,16 @@
  * a futex waiter whose page went away never meets another page under its
  * key.
  *
+ * The pages cannot be swapped out, so a user who may not lock memory gets
+ * no more of them than RLIMIT_MEMLOCK allows, counted together with the
+ * memory the user has pinned for io_uring, RDMA and BPF
+ * (user_struct.locked_vm): the payer of a page, kept in folio->private with
+ * a reference, is uncharged when the page leaves the cache (->free_folio).
+ * Exempt, and so bounded by their memory cgroups alone, are tasks with
+ * CAP_IPC_LOCK and members of the device file's group: the administrator's
+ * choice of users and services (the hakmem-dkms package's udev rule names
+ * the "hakmem" group).
+ *
  * A page leaves the cache by eviction only, which skips pages that are
  * mapped, locked or held by anyone else (GUP, a pipe): truncating a mapped
  * page would corrupt it ("Bad page cache").  Pages are evicted when their
@@ -41,12 +51,16 @@
  *
  * Locking: the page cache's own; hk_sweep_lock for the sweep's schedule.
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs_context.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/workqueue.h>
 
 #include "compat.h"
@@ -80,8 +94,20 @@ static bool hk_cache_dirty_folio(struct address_space *mapping,
 	return false;
 }
 
+static void hk_cache_free_folio(struct folio *folio)
+{
+	struct user_struct *payer = folio->private;
+
+	if (!payer)
+		return;
+	folio->private = NULL;
+	atomic_long_dec(&payer->locked_vm);
+	free_uid(payer);
+}
+
 static const struct address_space_operations hk_cache_aops = {
 	.dirty_folio	= hk_cache_dirty_folio,
+	.free_folio	= hk_cache_free_folio,
 };
 
 static int hk_cache_init_fs_context(struct fs_context *fc)
@@ -132,36 +158,75 @@ pgoff_t hk_cache_reserve(unsigned long nr)
 }
 
 /*
+ * Who pays for the pages the current task maps from @file (NULL: exempt).
+ * Asked at every mmap, so a missing capability is not audited.
+ */
+struct user_struct *hk_cache_payer(struct file *file)
+{
+	if (in_group_p(file_inode(file)->i_gid) ||
+	    ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK))
+		return NULL;
+	return current_user();
+}
+
+/*
+ * Charge up to @nr pages to @payer within the current task's memlock limit;
+ * returns how many were charged.
+ */
+static unsigned long hk_cache_charge_payer(struct user_struct *payer,
+					   unsigned long nr)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	unsigned long locked = atomic_long_add_return(nr, &payer->locked_vm);
+	unsigned long over = locked > limit ? min(nr, locked - limit) : 0;
+
+	if (over)
+		atomic_long_sub(over, &payer->locked_vm);
+	return nr - over;
+}
+
+/*
  * Add the @nr contiguous order-0 pages from @page to the cache at the
- * indexes from @index on, charged to the memory cgroup of @mm.  Each page
- * must be held by the caller only: not mapped, not locked, on no list.
- * @gfp says how hard to try: GFP_KERNEL reclaims and, like an anonymous
- * fault, may invoke the cgroup's OOM killer; GFP_NOWAIT fails as soon as
- * the cgroup is at its limit.
+ * indexes from @index on, charged to the memory cgroup of @mm and to the
+ * memlock budget of @payer (see hk_cache_payer()).  Each page must be held
+ * by the caller only: not mapped, not locked, on no list.  @gfp says how
+ * hard to try: GFP_KERNEL reclaims and, like an anonymous fault, may invoke
+ * the cgroup's OOM killer; GFP_NOWAIT fails as soon as the cgroup is at
+ * its limit.
  *
  * Returns how many pages, from @page on, were added: fewer than @nr once
- * the cgroup (or the memory for the cache's index nodes) runs out.  The
- * caller keeps its references; the cache holds one more on each page added.
+ * the cgroup, the payer's memlock limit or the memory for the cache's index
+ * nodes runs out.  The caller keeps its references; the cache holds one
+ * more on each page added.
  */
 unsigned long hk_cache_add(struct mm_struct *mm, struct page *page,
-			   unsigned long nr, pgoff_t index, gfp_t gfp)
+			   unsigned long nr, pgoff_t index, gfp_t gfp,
+			   struct user_struct *payer)
 {
 	struct address_space *mapping = hk_cache_inode->i_mapping;
 	struct mem_cgroup *memcg, *old;
-	unsigned long i;
+	unsigned long charged = nr, i;
 
+	if (payer)
+		charged = hk_cache_charge_payer(payer, nr);
 	memcg = get_mem_cgroup_from_mm(mm);
 	old = set_active_memcg(memcg);
-	for (i = 0; i < nr; i++) {
+	for (i = 0; i < charged; i++) {
 		struct folio *folio = page_folio(page + i);
 
 		if (filemap_add_folio(mapping, folio, index + i, gfp))
 			break;
+		folio->private = payer;
 		folio_mark_uptodate(folio);
 		folio_unlock(folio);
 	}
 	set_active_memcg(old);
 	mem_cgroup_put(memcg);
+	if (payer) {
+		atomic_long_sub(charged - i, &payer->locked_vm);
+		/* The caller's references keep the pages from leaving yet. */
+		refcount_add(i, &payer->__count);
+	}
 	return i;
 }
 

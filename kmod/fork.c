@@ -310,7 +310,7 @@ static bool hk_fork_copy_for_child(struct vm_area_struct *vma,
 	 * only a sweep evicts it once the child lets it go.
 	 */
 	if (!hk_cache_add(current->mm, copy, 1, hk_cache_reserve(1),
-			  GFP_KERNEL)) {
+			  GFP_KERNEL, hk_cache_payer(pvma->vm_file))) {
 		put_page(copy);
 		return false;
 	}

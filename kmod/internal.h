@@ -116,8 +116,10 @@ int hk_cache_init(void);
 void hk_cache_exit(void);
 /* The first of @nr indexes that no page ever had or will have. */
 pgoff_t hk_cache_reserve(unsigned long nr);
+struct user_struct *hk_cache_payer(struct file *file);
 unsigned long hk_cache_add(struct mm_struct *mm, struct page *page,
-			   unsigned long nr, pgoff_t index, gfp_t gfp);
+			   unsigned long nr, pgoff_t index, gfp_t gfp,
+			   struct user_struct *payer);
 unsigned long hk_cache_evict(pgoff_t first, pgoff_t last);
 /* Whether @folio is in the cache (and so one of the device's own). */
 bool hk_cache_holds(struct folio *folio);

@@ -93,12 +93,11 @@ static struct miscdevice hk_miscdev = {
 	.name	= "hakmem",
 	.fops	= &hk_fops,
 	/*
-	 * Not for every user: the pages are charged to memory cgroups, but
-	 * they cannot be swapped out and RLIMIT_MEMLOCK does not limit them.
-	 * Access is the administrator's grant (the hakmem-dkms package's udev
-	 * rule gives it to the "hakmem" group).
+	 * For every user: the pages are charged to memory cgroups, and as
+	 * they cannot be swapped out, to the memlock budget of users who may
+	 * not lock memory (cache.c); the device's group is exempt.
 	 */
-	.mode	= 0660,
+	.mode	= 0666,
 };
 
 static int __init hk_init(void)

@@ -160,13 +160,14 @@ static struct page *hk_take_block(const struct hk_placement *pl, int nid)
 
 /*
  * Add the zeroed block @block to the cache at the indexes of @addr, charged
- * to the owner of @vma, and map it there; its pages are then the PTEs' and
- * the cache's.  Returns how many pages were mapped, fewer than the block's
- * if the owner's memory cgroup is at its limit (the rest is freed and left
- * to faults), or an error.
+ * to the owner of @vma and @payer, and map it there; its pages are then the
+ * PTEs' and the cache's.  Returns how many pages were mapped, fewer than the
+ * block's if the owner's memory cgroup or the payer's memlock limit is
+ * reached (the rest is freed and left to faults), or an error.
  */
 static long hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
-			    struct page *block, struct page **pages)
+			    struct page *block, struct page **pages,
+			    struct user_struct *payer)
 {
 	pgoff_t index = linear_page_index(vma, addr);
 	unsigned long added, num, i;
@@ -178,7 +179,7 @@ static long hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
 	 * OOM-kills) when it faults in the rest, as with anonymous memory.
 	 */
 	added = hk_cache_add(vma->vm_mm, block, HK_BLOCK_PAGES, index,
-			     GFP_NOWAIT | __GFP_NOWARN);
+			     GFP_NOWAIT | __GFP_NOWARN, payer);
 	for (i = 0; i < added; i++)
 		pages[i] = block + i;
 
@@ -207,6 +208,7 @@ static long hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
  */
 static int hk_populate(struct vm_area_struct *vma)
 {
+	struct user_struct *payer = hk_cache_payer(vma->vm_file);
 	pgprot_t prot = vma->vm_page_prot;
 	struct hk_placement pl;
 	struct page **pages, *block;
@@ -229,7 +231,7 @@ static int hk_populate(struct vm_area_struct *vma)
 
 	for (addr = vma->vm_start; addr < vma->vm_end; addr += HK_BLOCK_SIZE) {
 		nid = hk_placement_node(&pl, vma, addr);
-		/* Once the owner's cgroup is full, leave the rest to faults. */
+		/* Once the cgroup or the memlock budget is full, fault the rest. */
 		block = full ? NULL : hk_take_block(&pl, nid);
 		if (!block) {
 			hk_node_stat_add(hk_home_node(nid), HK_POOL_MISS_PAGES,
@@ -237,7 +239,7 @@ static int hk_populate(struct vm_area_struct *vma)
 			continue;
 		}
 		nid = page_to_nid(block);
-		mapped = hk_insert_block(vma, addr, block, pages);
+		mapped = hk_insert_block(vma, addr, block, pages, payer);
 		if (mapped < 0) {
 			ret = mapped;
 			break;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -1256,43 +1257,73 @@ TEST_F_TIMEOUT(hakmem, memcg_limit_holds, 180)
 }
 
 /*
- * /dev/hakmem is not for every user (its pages cannot be swapped out, and
- * RLIMIT_MEMLOCK does not limit them): another user gets EACCES, a member
- * of the device's group gets zeroed memory.
+ * /dev/hakmem is for every user, within limits: a user who may not lock
+ * memory gets no more device pages than RLIMIT_MEMLOCK allows (the rest of
+ * a region is faulted in as anonymous memory, zero all the same), and gets
+ * them again once they are gone, here in a second process after the first
+ * exited.  Members of the device's group are exempt.
  */
-TEST_F(hakmem, unprivileged_user)
+TEST_F_TIMEOUT(hakmem, unprivileged_user, 180)
 {
+	const size_t len = 8 * SZ_2M, limit = 2 * SZ_2M;
 	struct stat st;
-	int member;
-	pid_t pid;
+	int member, round;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to switch users");
 	ASSERT_EQ(0, stat(HAKMEM_DEVICE, &st));
-	EXPECT_EQ(0, st.st_mode & 0007);
+	EXPECT_EQ(0666, st.st_mode & 0777);
+	stay_here();
 	for (member = 0; member <= 1; member++) {
-		pid = fork();
-		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			gid_t group = st.st_gid;
-			char *p;
-			int fd;
+		for (round = 0; round < 2; round++) {
+			long device = -1;
+			int report[2];
+			pid_t pid;
 
-			if (setgroups(member, &group) || setgid(65534) ||
-			    setuid(65534))
-				_exit(3);
-			fd = hk_open();
-			if (!member)
-				_exit(fd < 0 && errno == EACCES ? 0 : 1);
-			if (fd < 0)
-				_exit(1);
-			p = hk_map(fd, SZ_2M);
-			if (p == MAP_FAILED || first_nonzero(p, SZ_2M) != -1)
-				_exit(2);
-			_exit(0);
+			ASSERT_EQ(0, wait_pool(self->fd, len / PAGE, 30000));
+			ASSERT_EQ(0, pipe(report));
+			pid = fork();
+			ASSERT_LE(0, pid);
+			if (pid == 0) {
+				struct rlimit rl = { limit, limit };
+				gid_t group = st.st_gid;
+				size_t off;
+				char *p;
+				int fd;
+
+				/* Dumpable again, to read its own pagemap. */
+				if (setgroups(member, &group) || setgid(65534) ||
+				    setuid(65534) || setrlimit(RLIMIT_MEMLOCK, &rl) ||
+				    prctl(PR_SET_DUMPABLE, 1))
+					_exit(3);
+				fd = hk_open();
+				if (fd < 0)
+					_exit(1);
+				p = hk_map(fd, len);
+				if (p == MAP_FAILED || first_nonzero(p, len) != -1)
+					_exit(2);
+				memset(p, 0x71, len);
+				device = 0;
+				for (off = 0; off < len; off += PAGE)
+					device += hk_page_is_file(p + off) == 1;
+				_exit(write(report[1], &device, sizeof(device)) ==
+				      sizeof(device) ? 0 : 4);
+			}
+			EXPECT_EQ(0, child_status(pid));
+			EXPECT_EQ(sizeof(device), read(report[0], &device,
+						       sizeof(device)));
+			close(report[0]);
+			close(report[1]);
+			TH_LOG("%s, round %d: %ld of %zu pages from the device",
+			       member ? "group member" : "other user", round,
+			       device, len / PAGE);
+			if (member) {
+				EXPECT_LT((long)(limit / PAGE), device);
+			} else {
+				EXPECT_GE((long)(limit / PAGE), device);
+				EXPECT_LE((long)(limit / PAGE / 2), device);
+			}
 		}
-		EXPECT_EQ(0, child_status(pid))
-			TH_LOG("%s", member ? "group member" : "other user");
 	}
 }
 
