@@ -43,18 +43,9 @@ workloads() {
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT
 
-# CPU time of the module's zeroing threads so far, in clock ticks (0 with
-# no module): added to each run's, so that pre-zeroing that only moves
-# work to another CPU shows.
+# The zeroing threads' CPU time, added to each run's (zerod-ticks.sh).
 zerod_ticks() {
-	t=0
-	for d in /proc/[0-9]*; do
-		case $(cat "$d/comm" 2>/dev/null) in
-		hakmem_zerod*) set -- $(sed 's/^.*) //' "$d/stat")
-			t=$((t + ${12} + ${13})) ;;
-		esac
-	done
-	echo $t
+	sh "$(dirname "$0")/zerod-ticks.sh"
 }
 hz=$(getconf CLK_TCK)
 

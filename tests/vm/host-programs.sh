@@ -112,19 +112,10 @@ for _ in range(20):
 		echo "# fork: bench/forks 128 MiB x 10, 1% written, $b: $r"
 	done
 fi
-# Real programs under each allocator (measurement only).  The zeroing
-# threads' CPU (utime + stime of every hakmem_zerod thread, in clock ticks)
-# is read before and after each run: pre-zeroing that only moves work to
-# another CPU shows in that column.
+# Real programs under each allocator (measurement only), with the CPU time
+# the zeroing threads took meanwhile (bench/zerod-ticks.sh).
 zerod_ticks() {
-	t=0
-	for d in /proc/[0-9]*; do
-		case $(cat "$d/comm" 2>/dev/null) in
-		hakmem_zerod*) set -- $(sed 's/^.*) //' "$d/stat")
-			t=$((t + ${12} + ${13})) ;;
-		esac
-	done
-	echo $t
+	sh "/hostfs$HK_REPO/bench/zerod-ticks.sh"
 }
 if [ "${HK_PROGRAMS_MEASURE:-0}" = 1 ]; then
 	mi=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2
