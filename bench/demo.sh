@@ -47,7 +47,7 @@ trap 'rm -f "$raw"' EXIT
 zerod_ticks() {
 	sh "$(dirname "$0")/zerod-ticks.sh"
 }
-hz=$(getconf CLK_TCK)
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # run CONFIG BINARY ARGS...: one run; prints its key=value line or FAILED.
 run() {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Print the CPU time that hakmem.ko's zeroing threads (hakmem_zerod<N>) have
-# used so far: utime + stime, in clock ticks (getconf CLK_TCK), 0 without
+# used so far: utime + stime, in clock ticks (USER_HZ, 100), 0 without
 # the module.  bench/demo.sh and tests/vm/host-programs.sh add its growth
 # over a run to the run's own CPU time, so that pre-zeroing which only
 # moves work to another CPU shows.
