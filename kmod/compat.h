@@ -21,8 +21,8 @@
 #define HK_BEFORE(major, minor) \
 	(KERNEL_VERSION(major, minor, 0) > LINUX_VERSION_CODE)
 
-#if HK_BEFORE(6, 1) || !HK_BEFORE(6, 13)
-#error "hakmem supports Linux 6.1 to 6.12 (see Documentation/kernel-module.rst)"
+#if HK_BEFORE(6, 1) || !HK_BEFORE(7, 4)
+#error "hakmem supports Linux 6.1 to 7.3 (see Documentation/kernel-module.rst)"
 #endif
 
 /*
@@ -53,19 +53,24 @@ static inline void hk_sync_mm_rss(struct mm_struct *mm)
 }
 #endif
 
-/*
- * 6.3: vm_flags became read-only, writers go through vm_flags_*(); and
- * zap_page_range() became zap_page_range_single().
- */
+/* 6.3: vm_flags became read-only, writers go through vm_flags_*(). */
 #if HK_BEFORE(6, 3)
 static inline void vm_flags_mod(struct vm_area_struct *vma,
 				vm_flags_t set, vm_flags_t clear)
 {
 	vma->vm_flags = (vma->vm_flags | set) & ~clear;
 }
+#endif
 
-#define zap_page_range_single(vma, address, size, details) \
-	zap_page_range(vma, address, size)
+/*
+ * 7.1: zap_page_range_single() became zap_vma_range(), without the unused
+ * details; before 6.3 it was zap_page_range().
+ */
+#if HK_BEFORE(6, 3)
+#define zap_vma_range(vma, address, size) zap_page_range(vma, address, size)
+#elif HK_BEFORE(7, 1)
+#define zap_vma_range(vma, address, size) \
+	zap_page_range_single(vma, address, size, NULL)
 #endif
 
 /* 6.6: pte_mkwrite() takes the VMA; pte_mkwrite_novma() does not. */
@@ -124,14 +129,37 @@ static inline int hk_shrinker_register(struct shrinker *shrinker)
 }
 #endif
 
-/* 6.10: mm->get_unmapped_area was replaced by mm_get_unmapped_area(). */
+/*
+ * 6.17: pfn_t is gone, and vmf_insert_mixed() takes a plain pfn.  Tested by
+ * the header, which went with the type.
+ */
+#if __has_include(<linux/pfn_t.h>)
+#include <linux/pfn_t.h>
+#define vmf_insert_mixed(vma, addr, pfn) \
+	vmf_insert_mixed(vma, addr, pfn_to_pfn_t(pfn))
+#endif
+
+/*
+ * 6.19: mm_get_unmapped_area() searches current->mm, no longer an mm it is
+ * given.  6.10 introduced it, in place of mm->get_unmapped_area.
+ */
 #if HK_BEFORE(6, 10)
 static inline unsigned long
-mm_get_unmapped_area(struct mm_struct *mm, struct file *file,
-		     unsigned long addr, unsigned long len,
+mm_get_unmapped_area(struct file *file, unsigned long addr, unsigned long len,
 		     unsigned long pgoff, unsigned long flags)
 {
-	return mm->get_unmapped_area(file, addr, len, pgoff, flags);
+	return current->mm->get_unmapped_area(file, addr, len, pgoff, flags);
+}
+#elif HK_BEFORE(6, 19)
+#define mm_get_unmapped_area(file, addr, len, pgoff, flags) \
+	mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags)
+#endif
+
+/* 7.3: is_cow_mapping() of the flags became vma_is_cow_mapping() of a VMA. */
+#if HK_BEFORE(7, 3)
+static inline bool vma_is_cow_mapping(const struct vm_area_struct *vma)
+{
+	return is_cow_mapping(vma->vm_flags);
 }
 #endif
 

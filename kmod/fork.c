@@ -43,6 +43,12 @@
  * ones.  A thread that starts such a call on a page between that look and
  * copy_page_range() of the VMA is not seen; a 32-bit (compat) task's calls
  * are not looked at.
+ *
+ * The PTEs are walked with apply_to_page_range(), which modules may call
+ * on every supported kernel (apply_to_existing_page_range() is exported
+ * only up to 6.17).  It also allocates the page tables missing in the
+ * range: only inside a VMA of ours, as a fault there would, and its
+ * callbacks here skip PTEs that map nothing.
  */
 #include <linux/highmem.h>
 #include <linux/list.h>
@@ -154,7 +160,7 @@ static struct page *hk_pte_page(pte_t pte)
 }
 
 /*
- * apply_to_existing_page_range() callback, under the PTE lock: write-protect
+ * apply_to_page_range() callback, under the PTE lock: write-protect
  * the parent's PTE (copy_page_range() would do it a moment later), then
  * collect the page if it may be pinned or holds a futex word waited on.
  * Only a writable PTE counts: it maps a page nobody else maps (we map our
@@ -210,9 +216,9 @@ static void hk_fork_move_finish(struct hk_fork_move *move)
 
 		ret = vm_insert_page(move->vma, k->addr, k->page);
 		if (!ret)
-			ret = apply_to_existing_page_range(move->vma->vm_mm,
-							   k->addr, PAGE_SIZE,
-							   hk_mkwrite_pte, arg);
+			ret = apply_to_page_range(move->vma->vm_mm, k->addr,
+						  PAGE_SIZE, hk_mkwrite_pte,
+						  arg);
 		WARN_ONCE(ret, "hakmem: fork: page not restored (%d)\n", ret);
 		put_page(k->page);
 	}
@@ -323,7 +329,7 @@ static bool hk_fork_copy_for_child(struct vm_area_struct *vma,
 	put_page(copy);
 	if (ret)
 		return false;
-	zap_page_range_single(pvma, k->addr, PAGE_SIZE, NULL);
+	zap_vma_range(pvma, k->addr, PAGE_SIZE);
 	return true;
 }
 
@@ -405,7 +411,7 @@ void hk_vm_open(struct vm_area_struct *vma)
 	if (WARN_ON_ONCE(!pvma || pvma->vm_start != vma->vm_start ||
 			 pvma->vm_end != vma->vm_end ||
 			 pvma->vm_ops != vma->vm_ops) ||
-	    !is_cow_mapping(pvma->vm_flags))
+	    !vma_is_cow_mapping(pvma))
 		return;
 
 	scan = kmalloc(sizeof(*scan), GFP_KERNEL);
@@ -416,9 +422,9 @@ void hk_vm_open(struct vm_area_struct *vma)
 	hk_scan_futex_waiters(scan);
 	do {
 		scan->nr = 0;
-		ret = apply_to_existing_page_range(parent, scan->next,
-						   pvma->vm_end - scan->next,
-						   hk_scan_pte, scan);
+		ret = apply_to_page_range(parent, scan->next,
+					  pvma->vm_end - scan->next,
+					  hk_scan_pte, scan);
 		if (scan->nr)
 			hk_fork_move(vma, scan);
 	} while (ret == -ENOSPC);
@@ -479,8 +485,8 @@ void hk_fork_unshare(struct vm_area_struct *vma)
 		end = min(pvma->vm_end, vma->vm_end);
 		if (pvma->vm_ops == vma->vm_ops && pvma->vm_flags & VM_WRITE &&
 		    linear_page_index(pvma, addr) == linear_page_index(vma, addr))
-			apply_to_existing_page_range(parent, addr, end - addr,
-						     hk_unshare_pte, pvma);
+			apply_to_page_range(parent, addr, end - addr,
+					    hk_unshare_pte, pvma);
 	}
 	mmap_read_unlock(parent);
 put:

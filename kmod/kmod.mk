@@ -5,7 +5,8 @@
 #
 #   make module [KVER=release]  $(BUILD)/kmod/KVER/hakmem.ko; KVER defaults to
 #                               the running kernel (plain `make` builds the
-#                               module only when its headers are installed)
+#                               module only when its headers are installed),
+#                               in a build root if KVER's headers are there
 #   make dkms-install [KVER=…]  install the sources in /usr/src, then dkms
 #                               add, build and install them for KVER
 #   make kmod-checkpatch        checkpatch.pl --no-tree over kmod/ and uapi/
@@ -21,9 +22,22 @@ KM_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild kmod/Makefile kmod/dkms.con
 km_ko = $(BUILD)/kmod/$(1)/hakmem.ko
 KM_KO = $(call km_ko,$(KVER))
 
-# Every installed kernel (image and headers) that the module supports.
-KM_KERNELS := $(shell for k in $$(ls /boot | sed -n 's/^vmlinuz-//p' | sort -V); do \
-	[ -d /lib/modules/$$k/build ] && echo $$k | grep -E '$(KM_SUPPORTED)'; done)
+# Build roots (scripts/build-root.sh, made by scripts/install-deps.sh roots)
+# hold the kernels whose compiler the host does not have: a kernel whose
+# headers are in a root is built there, with the root's compiler.
+KM_ROOTS := $(patsubst %/.complete,%,$(wildcard $(BUILD)/roots/*/.complete))
+# The root that has headers for release $(1), or nothing for the host's.
+km_root = $(firstword $(foreach r,$(KM_ROOTS),$(if $(wildcard \
+	$(r)/usr/src/linux-headers-$(1)/Makefile),$(r))))
+
+# Every kernel (image and headers) that the module supports, on the host or
+# in a root, oldest first; km_sysroot gives the file system a release's
+# /boot and /lib/modules are in ("" for the host's).
+KM_KERNELS := $(shell for d in / $(addsuffix /,$(KM_ROOTS)); do \
+	for k in $$(ls $$d/boot 2>/dev/null | sed -n 's/^vmlinuz-//p'); do \
+	{ [ -d /lib/modules/$$k/build ] || [ -e $$d/usr/src/linux-headers-$$k/Makefile ]; } && echo $$k | grep -E '$(KM_SUPPORTED)'; \
+	done; done | sort -uV)
+km_sysroot = $(if $(wildcard /boot/vmlinuz-$(1)),,$(call km_root,$(1)))
 
 .PHONY: module module-if-headers dkms-install kmod-checkpatch
 
@@ -39,7 +53,7 @@ module-if-headers:
 $(BUILD)/kmod/%/hakmem.ko: $(KM_SRCS)
 	rm -rf $(@D)
 	$(MAKE) -C kmod --no-print-directory dist DEST=$(abspath $(@D))
-	$(MAKE) -C $(@D) KVER=$*
+	$(if $(call km_root,$*),scripts/build-root.sh make $(call km_root,$*) $(@D) KVER=$*,$(MAKE) -C $(@D) KVER=$*)
 
 KM_DKMS_SRC := /usr/src/hakmem-$(KM_VERSION)
 

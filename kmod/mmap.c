@@ -32,7 +32,6 @@
 #include <linux/mman.h>
 #include <linux/nodemask.h>
 #include <linux/pagemap.h>
-#include <linux/pfn_t.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -55,7 +54,7 @@ static vm_fault_t hk_vm_fault(struct vm_fault *vmf)
 	hk_cache_evict(vmf->pgoff, vmf->pgoff);
 	if (!vmf->cow_page)
 		return vmf_insert_mixed(vmf->vma, vmf->address,
-					pfn_to_pfn_t(my_zero_pfn(vmf->address)));
+					page_to_pfn(ZERO_PAGE(vmf->address)));
 
 	/*
 	 * Core mm copies the page returned here into vmf->cow_page.  Zero the
@@ -281,7 +280,7 @@ int hk_mmap(struct file *file, struct vm_area_struct *vma)
 		hk_sync_mm_rss(vma->vm_mm);
 		if (ret) {
 			/* mmap_region() unmaps, but does not call ->close. */
-			zap_page_range_single(vma, vma->vm_start, len, NULL);
+			zap_vma_range(vma, vma->vm_start, len);
 			hk_vm_close(vma);
 			return ret;
 		}
@@ -308,7 +307,6 @@ unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
 				   unsigned long len, unsigned long pgoff,
 				   unsigned long flags)
 {
-	struct mm_struct *mm = current->mm;
 	unsigned long padded, ret;
 
 	if (!IS_ALIGNED(len, HK_BLOCK_SIZE))
@@ -316,23 +314,23 @@ unsigned long hk_get_unmapped_area(struct file *file, unsigned long addr,
 	if (flags & MAP_FIXED) {
 		if (!IS_ALIGNED(addr, HK_BLOCK_SIZE))
 			return -EINVAL;
-		return mm_get_unmapped_area(mm, file, addr, len, pgoff, flags);
+		return mm_get_unmapped_area(file, addr, len, pgoff, flags);
 	}
 
 	if (addr && IS_ALIGNED(addr, HK_BLOCK_SIZE)) {
-		ret = mm_get_unmapped_area(mm, file, addr, len, pgoff, flags);
+		ret = mm_get_unmapped_area(file, addr, len, pgoff, flags);
 		if (ret == addr)
 			return ret;
 	}
 
-	ret = mm_get_unmapped_area(mm, file, 0, len, pgoff, flags);
+	ret = mm_get_unmapped_area(file, 0, len, pgoff, flags);
 	if (IS_ERR_VALUE(ret) || IS_ALIGNED(ret, HK_BLOCK_SIZE))
 		return ret;
 
 	padded = len + HK_BLOCK_SIZE;
 	if (padded < len)
 		return -ENOMEM;
-	ret = mm_get_unmapped_area(mm, file, 0, padded, pgoff, flags);
+	ret = mm_get_unmapped_area(file, 0, padded, pgoff, flags);
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	return ALIGN(ret, HK_BLOCK_SIZE);
@@ -367,7 +365,7 @@ int hk_purge(unsigned long start, unsigned long len)
 	for (addr = start; addr < end; addr = to) {
 		vma = vma_lookup(mm, addr);
 		to = min(end, vma->vm_end);
-		zap_page_range_single(vma, addr, to - addr, NULL);
+		zap_vma_range(vma, addr, to - addr);
 		hk_cache_evict(linear_page_index(vma, addr),
 			       linear_page_index(vma, to - 1));
 	}

@@ -26,12 +26,22 @@
 # which takes some minutes more under TCG: their time limit is 1200 s, the
 # others' 480 s (VM_TIMEOUT overrides both).
 # VM_MODES=… boots those modes on every kernel (test-vm-all: all of them).
-# By default each kernel boots a share, so that `make test` stays inside
-# CI's time budget while every mode runs on a 6.1 and on a 6.12 kernel:
-# 6.1 nt-zero and numa, 6.12 alloc-zero and numa, 6.12-rt nt-zero.
+# By default each kernel series boots a share, so that `make test` stays
+# inside CI's time budget while every mode runs on an old and on a new
+# kernel, and every series the project supports (6.1 and 6.12 LTS from the
+# host, 6.18 LTS and the newest from the build root) boots once at least:
+#   6.1 nt-zero and numa, Debian 12's 6.12 alloc-zero, 6.18 numa,
+#   the newest (7.x) alloc-zero and numa, its -rt flavour nt-zero.
+# Other kernels (6.12-rt, the root's own 6.12) boot only when named (KVER).
 VM_ALL_MODES := nt-zero alloc-zero numa
-vm_modes = $(or $(VM_MODES),$(if $(findstring -rt-,$(1)),nt-zero,$(if \
-	$(filter 6.1.%,$(1)),nt-zero numa,alloc-zero numa)))
+vm_share = $(strip \
+	$(if $(filter 6.1.%,$(1)),nt-zero numa, \
+	$(if $(filter 6.12.%+deb12-amd64,$(1)),alloc-zero, \
+	$(if $(filter 6.18.%-amd64,$(filter-out %-rt-amd64,$(1))),numa, \
+	$(if $(filter 7.%-rt-amd64,$(1)),nt-zero, \
+	$(if $(filter 7.%-amd64,$(1)),alloc-zero numa))))))
+vm_modes = $(or $(VM_MODES),$(call vm_share,$(1)),$(if $(filter command line \
+	environment,$(origin KVER)),$(VM_ALL_MODES)))
 # Each boot as <release>/<mode>, also the folder of its logs in $(BUILD)/vm.
 VM_BOOTS = $(foreach k,$(VM_KERNELS),$(addprefix $(k)/,$(call vm_modes,$(k))))
 # Extra kernel command line for every boot, e.g. VM_APPEND="HK_TEST=chaos
@@ -96,22 +106,32 @@ test-vm-all:
 	@$(MAKE) --no-print-directory test-vm VM_KERNELS="$(KM_KERNELS)" \
 		VM_MODES="$(or $(VM_MODES),$(VM_ALL_MODES))"
 
-test-vm: $(foreach k,$(VM_KERNELS),$(call km_ko,$(k))) $(KM_KST_BIN)
+# The boots run side by side, VM_JOBS at a time (default: one per CPU; each
+# TCG VM is one thread), each with its output in $(BUILD)/vm/<boot>/run.log.
+VM_JOBS ?= $(shell nproc)
+
+# The kernels that boot.
+VM_BOOTED = $(sort $(foreach b,$(VM_BOOTS),$(firstword $(subst /, ,$(b)))))
+
+test-vm: $(foreach k,$(VM_BOOTED),$(call km_ko,$(k))) $(KM_KST_BIN)
 	@test -n "$(VM_KERNELS)" || { echo "test-vm: no supported kernel installed" >&2; exit 1; }
-	@rc=0; for b in $(VM_BOOTS); do \
-		k=$${b%/*} m=$${b#*/} nodes=1 t=480; \
-		case $$m in \
-		nt-zero) a=init_on_alloc=0 ;; \
-		alloc-zero) a="init_on_alloc=1 HK_HOST_PROGRAMS=1" t=1200 ;; \
-		numa) a="init_on_alloc=1 cgroup.memory=nokmem" nodes=2 ;; \
-		*) echo "test-vm: unknown mode $$m" >&2; exit 2 ;; \
-		esac; \
-		out=$(BUILD)/vm/$$b; \
-		echo "test-vm: === $$k, mode $$m ($$a) ==="; \
-		VM_NUMA=$$nodes VM_TIMEOUT=$${VM_TIMEOUT:-$$t} qemu/run-vm.sh -k /boot/vmlinuz-$$k -m $(BUILD)/kmod/$$k/hakmem.ko \
-			-t $(KM_KST_DIR)/bin -o $$out \
-			$(foreach e,$(VM_EXTRA_KO),-e /lib/modules/$$k/kernel/$(e).ko) \
-			$(foreach o,$(VM_OVERLAYS),-O $(o)) -S / \
-			-a "$$a HK_REPO=$(CURDIR) $(VM_APPEND)" || rc=1; \
-		echo "test-vm: $$k $$m: $$(tail -n 1 $$out/result)"; \
-	done; exit $$rc
+	@$(MAKE) --no-print-directory -k -j$(VM_JOBS) $(addprefix vm-boot/,$(VM_BOOTS))
+
+vm-boot/%:
+	@k=$(*D) m=$(*F) nodes=1 t=480 out=$(BUILD)/vm/$*; \
+	case $$m in \
+	nt-zero) a=init_on_alloc=0 ;; \
+	alloc-zero) a="init_on_alloc=1 HK_HOST_PROGRAMS=1" t=1200 ;; \
+	numa) a="init_on_alloc=1 cgroup.memory=nokmem" nodes=2 ;; \
+	*) echo "test-vm: unknown mode $$m" >&2; exit 2 ;; \
+	esac; \
+	echo "test-vm: === $$k, mode $$m ($$a) ==="; \
+	mkdir -p $$out; start=$$(date +%s); rc=0; \
+	VM_NUMA=$$nodes VM_TIMEOUT=$${VM_TIMEOUT:-$$t} qemu/run-vm.sh \
+		-k $(call km_sysroot,$(*D))/boot/vmlinuz-$$k -m $(call km_ko,$(*D)) \
+		-t $(KM_KST_DIR)/bin -o $$out \
+		$(foreach e,$(VM_EXTRA_KO),-e $(call km_sysroot,$(*D))/lib/modules/$$k/kernel/$(e).ko) \
+		$(foreach o,$(VM_OVERLAYS),-O $(o)) -S / \
+		-a "$$a HK_REPO=$(CURDIR) $(VM_APPEND)" >$$out/run.log 2>&1 || rc=1; \
+	echo "test-vm: $$k $$m: $$(tail -n 1 $$out/result 2>/dev/null || echo 'FAIL: no result') ($$(( $$(date +%s) - start )) s)"; \
+	[ $$rc -eq 0 ] || { tail -n 30 $$out/run.log | sed 's/^/    /'; exit 1; }

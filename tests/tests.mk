@@ -8,6 +8,8 @@
 #   make test-tsan          the stress test under ThreadSanitizer
 #   make test-programs      python3, gcc, g++, git, sort, bash under LD_PRELOAD
 #   make test-checkpatch    checkpatch.pl --no-tree over kmod/ and uapi/
+#   make test-modules       hakmem.ko builds, without a warning, for every
+#                           supported kernel on the host or in a build root
 #   make test-install       make install, then the wrapper, shared and static links
 #   make test-deb           the Debian packages: build, install, check, purge (root)
 #   make test-vm            hakmem.ko's kselftests in QEMU, every supported
@@ -17,7 +19,7 @@
 
 TEST_RESULTS := $(BUILD)/tests/results
 RUN_TEST := tests/run-test.sh $(TEST_RESULTS)
-TEST_SUITES := test-unit test-layers test-checkpatch test-install test-deb test-conformance test-stress test-tsan \
+TEST_SUITES := test-unit test-layers test-checkpatch test-modules test-install test-deb test-conformance test-stress test-tsan \
 	test-backings test-programs test-vm-suite
 
 .PHONY: test test-begin $(TEST_SUITES)
@@ -93,6 +95,12 @@ test-layers: $(LAYERS_CI)
 
 test-checkpatch:
 	@$(RUN_TEST) kmod-checkpatch $(MAKE) --no-print-directory kmod-checkpatch
+
+# Each build from scratch; it passes if it prints no warning.
+test-modules:
+	@$(foreach k,$(KM_KERNELS),$(RUN_TEST) module-$(k) sh -c 'out=$$($(MAKE) \
+		--no-print-directory -B $(call km_ko,$(k)) 2>&1); rc=$$?; echo "$$out"; \
+		[ $$rc -eq 0 ] && ! echo "$$out" | grep -q "warning:"';)
 
 test-install: lib
 	@$(RUN_TEST) install tests/install/run.sh

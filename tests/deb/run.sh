@@ -14,8 +14,8 @@ version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
 supported=$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="\(.*\)"/\1/p' kmod/dkms.conf)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 libdir=/usr/lib/$multiarch
-# Releases outside 6.1 to 6.12, above and below, with a fake headers tree.
-fakes="6.13.0-0-fake-amd64 5.10.0-0-fake-amd64"
+# Releases outside 6.1 to 7.3, above and below, with a fake headers tree.
+fakes="7.4.0-0-fake-amd64 5.10.0-0-fake-amd64"
 start=$(date +%s)
 
 step() { echo "== $* ($(( $(date +%s) - start ))s)"; }
