@@ -55,9 +55,12 @@ VM_OVERLAYS ?=
 # `make test-vm KVER=…` boots that kernel; otherwise every supported one.
 VM_KERNELS ?= $(if $(filter command line environment,$(origin KVER)),$(KVER),$(KM_KERNELS))
 # The flavours test-vm-all insists on: Debian 12's 6.1, the 6.12 backport
-# and its PREEMPT_RT build (scripts/install-deps.sh kernels installs them).
+# and its PREEMPT_RT build (scripts/install-deps.sh kernels installs them),
+# and from the Debian 13 build root 6.18 and the newest kernel with its
+# PREEMPT_RT build (scripts/install-deps.sh roots).
 VM_REQUIRED_FLAVOURS := ^6\.1\.[0-9-]*-amd64$$ ^6\.12\.[0-9]*\+deb12-amd64$$ \
-	^6\.12\.[0-9]*\+deb12-rt-amd64$$
+	^6\.12\.[0-9]*\+deb12-rt-amd64$$ ^6\.18\.[0-9]*\+deb13-amd64$$ \
+	^7\.[0-9.]*\+deb13-amd64$$ ^7\.[0-9.]*\+deb13-rt-amd64$$
 
 KSRC_TAR ?= $(firstword $(wildcard /usr/src/linux-source-*.tar.xz) /usr/src/linux-source-6.1.tar.xz)
 KSRC_TOP = $(basename $(basename $(notdir $(KSRC_TAR))))
@@ -100,7 +103,7 @@ test-vm-all:
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "test-vm-all: no kernel installed for:$$missing" >&2; \
-		echo "test-vm-all: run scripts/install-deps.sh kernels (as root)" >&2; \
+		echo "test-vm-all: run scripts/install-deps.sh kernels roots (as root)" >&2; \
 		exit 1; \
 	fi
 	@$(MAKE) --no-print-directory test-vm VM_KERNELS="$(KM_KERNELS)" \

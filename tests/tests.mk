@@ -12,6 +12,8 @@
 #                           supported kernel on the host or in a build root
 #   make test-install       make install, then the wrapper, shared and static links
 #   make test-deb           the Debian packages: build, install, check, purge (root)
+#   make test-deb-root      hakmem-dkms in the Debian 13 build root: DKMS builds
+#                           the module there for each of its kernels (root)
 #   make test-vm            hakmem.ko's kselftests in QEMU, every supported
 #                           installed kernel (qemu/vm.mk), libhakmem on the
 #                           kmod backing, and the real programs (python3,
@@ -19,7 +21,7 @@
 
 TEST_RESULTS := $(BUILD)/tests/results
 RUN_TEST := tests/run-test.sh $(TEST_RESULTS)
-TEST_SUITES := test-unit test-layers test-checkpatch test-modules test-install test-deb test-conformance test-stress test-tsan \
+TEST_SUITES := test-unit test-layers test-checkpatch test-modules test-install test-deb test-deb-root test-conformance test-stress test-tsan \
 	test-backings test-programs test-vm-suite
 
 .PHONY: test test-begin $(TEST_SUITES)
@@ -107,5 +109,9 @@ test-install: lib
 
 test-deb:
 	@$(RUN_TEST) deb tests/deb/run.sh $(BUILD)
+
+# After test-deb, which leaves the packages it built in $(BUILD)/deb.
+test-deb-root:
+	@$(RUN_TEST) deb-root tests/deb/root.sh $(BUILD)/roots/trixie $(BUILD)/deb
 
 include tests/preload.mk

@@ -282,19 +282,31 @@ TEST_F(mem, after_fork)
 /*
  * A region whose pages are the device's own (from the pool, in its page
  * cache), where a futex key is the page's identity; anonymous memory for
- * the anon variant.  MAP_FAILED if the pool does not fill.
+ * the anon variant.  With two nodes the pool that serves the mapping may be
+ * short while the other's is full: then its pages are faulted in, and the
+ * region is mapped again once the pools have refilled.  MAP_FAILED if the
+ * pools do not fill.
  */
 static char *cache_region(struct _test_data_mem *self, bool device)
 {
+	int tries;
 	char *q;
 
-	if (device && wait_pool_pages(self->fd, SZ_2M / PAGE, 30000,
-				      hk_pool_zeroed_pages, 0))
-		return MAP_FAILED;
-	q = hk_region(self->fd, device, SZ_2M);
-	if (q != MAP_FAILED)
+	for (tries = 0; tries < 50; tries++) {
+		if (device && wait_pool_pages(self->fd, SZ_2M / PAGE, 30000,
+					      hk_pool_zeroed_pages, 0))
+			return MAP_FAILED;
+		q = hk_region(self->fd, device, SZ_2M);
+		if (q == MAP_FAILED)
+			return q;
 		memset(q, 0, SZ_2M);
-	return q;
+		if (!device || (hk_page_is_file(q) == 1 &&
+				hk_page_is_file(q + SZ_2M - PAGE) == 1))
+			return q;
+		munmap(q, SZ_2M);
+		usleep(100000);
+	}
+	return MAP_FAILED;
 }
 
 /*
