@@ -38,10 +38,12 @@ include tests/tests.mk
 include bench/bench.mk
 include debian/deb.mk
 
-# The demo boots the newest supported non-RT kernel installed, with a
-# hakmem.ko that DKMS builds as the hakmem-dkms package would, but in trees
+# The demo boots the newest supported non-RT kernel installed on the host
+# (the host's DKMS builds with the host's compiler: not a build root's), with
+# a hakmem.ko that DKMS builds as the hakmem-dkms package would, but in trees
 # of its own under $(BUILD): the system's DKMS state stays as it is.
-DEMO_KVER ?= $(lastword $(filter-out %-rt-amd64,$(KM_KERNELS)))
+DEMO_KVER ?= $(lastword $(foreach k,$(filter-out %-rt-amd64,$(KM_KERNELS)),$(if \
+	$(call km_sysroot,$(k)),,$(k))))
 DEMO_DKMS := $(abspath $(BUILD))/demo-dkms
 DEMO_DKMS_ARGS = -m hakmem -v $(KM_VERSION) --sourcetree $(DEMO_DKMS)/src \
 	--dkmstree $(DEMO_DKMS)/tree

@@ -2,10 +2,10 @@
 /*
  * hakmem - the kernel API differences between the supported kernels.
  *
- * hakmem supports Linux 6.1 LTS through 6.12 LTS (Documentation/
+ * hakmem supports Linux 6.1 LTS through 7.3 (Documentation/
  * kernel-module.rst says how a kernel is added).  Every version test lives
  * here: each shim has the name and the behaviour of the newest kernel's
- * API, so the rest of the module is written against 6.12 only.
+ * API, so the rest of the module is written against the newest only.
  */
 #ifndef HAKMEM_COMPAT_H
 #define HAKMEM_COMPAT_H
@@ -133,7 +133,7 @@ static inline int hk_shrinker_register(struct shrinker *shrinker)
  * 6.17: pfn_t is gone, and vmf_insert_mixed() takes a plain pfn.  Tested by
  * the header, which went with the type.
  */
-#if __has_include(<linux/pfn_t.h>)
+#if __has_include("linux/pfn_t.h")
 #include <linux/pfn_t.h>
 #define vmf_insert_mixed(vma, addr, pfn) \
 	vmf_insert_mixed(vma, addr, pfn_to_pfn_t(pfn))

@@ -383,7 +383,7 @@ out:
  * fork.  Splits and mremap() run in the task whose mm the VMA is in; a VMA
  * of another mm is the child's copy made by dup_mmap(), which the parent
  * calls with both mmap locks held for writing, before the page tables of
- * this VMA are copied (no failure path lies in between, 6.1 to 6.12).
+ * this VMA are copied (no failure path lies in between, 6.1 to 7.3).
  *
  * vm_private_data is the mm a child's VMA was forked from (or NULL), with
  * a reference of the VMA's own (mmgrab()), for hk_fork_unshare().
