@@ -37,6 +37,8 @@ KM_KERNELS := $(shell for d in / $(addsuffix /,$(KM_ROOTS)); do \
 	for k in $$(ls $$d/boot 2>/dev/null | sed -n 's/^vmlinuz-//p'); do \
 	{ [ -d /lib/modules/$$k/build ] || [ -e $$d/usr/src/linux-headers-$$k/Makefile ]; } && echo $$k | grep -E '$(KM_SUPPORTED)'; \
 	done; done | sort -uV)
+# The configuration release $(1) was built with.
+km_config = $(if $(call km_root,$(1)),$(call km_root,$(1))/usr/src/linux-headers-$(1),/lib/modules/$(1)/build)/.config
 km_sysroot = $(if $(wildcard /boot/vmlinuz-$(1)),,$(call km_root,$(1)))
 
 .PHONY: module module-if-headers dkms-install kmod-checkpatch

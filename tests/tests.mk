@@ -98,11 +98,13 @@ test-layers: $(LAYERS_CI)
 test-checkpatch:
 	@$(RUN_TEST) kmod-checkpatch $(MAKE) --no-print-directory kmod-checkpatch
 
-# Each build from scratch; it passes if it prints no warning.
+# Each build from scratch; it passes if it prints no warning and the module
+# was built by the compiler that built its kernel (tests/module-compiler.sh).
 test-modules:
 	@$(foreach k,$(KM_KERNELS),$(RUN_TEST) module-$(k) sh -c 'out=$$($(MAKE) \
 		--no-print-directory -B $(call km_ko,$(k)) 2>&1); rc=$$?; echo "$$out"; \
-		[ $$rc -eq 0 ] && ! echo "$$out" | grep -q "warning:"';)
+		[ $$rc -eq 0 ] && ! echo "$$out" | grep -q "warning:" && \
+		tests/module-compiler.sh $(call km_ko,$(k)) $(call km_config,$(k))';)
 
 test-install: lib
 	@$(RUN_TEST) install tests/install/run.sh
