@@ -2,8 +2,8 @@
 /*
  * hakmem - internal declarations shared by the module's files
  */
-#ifndef HAKMEM_INTERNAL_H
-#define HAKMEM_INTERNAL_H
+#ifndef HAKMEM_KMOD_INTERNAL_H
+#define HAKMEM_KMOD_INTERNAL_H
 
 #include <linux/atomic.h>
 #include <linux/fs.h>
@@ -147,4 +147,4 @@ void hk_fork_exit(void);
 /* ioctl.c */
 long hk_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
-#endif /* HAKMEM_INTERNAL_H */
+#endif /* HAKMEM_KMOD_INTERNAL_H */
