@@ -17,15 +17,6 @@
 #define HK_BLOCK_ORDER	(21 - PAGE_SHIFT)
 #define HK_BLOCK_PAGES	(1UL << HK_BLOCK_ORDER)
 
-/* main.c: module parameters (read with READ_ONCE, may change at any time) */
-extern unsigned int hk_pool_max_mb;
-extern unsigned int hk_pool_low_mb;
-extern unsigned int hk_pool_high_mb;
-extern unsigned int hk_shrink_backoff_ms;
-/* The longest shrink_backoff_ms: ten minutes. */
-#define HK_MAX_BACKOFF_MS	600000
-extern bool hk_nt_zero;
-
 /*
  * main.c: the nodes that had memory when the module was loaded.  Each has a
  * pool, a refill thread and a stats directory; set before anything else is
@@ -77,8 +68,7 @@ u64 hk_node_stat(int nid, enum hk_node_stat_item item);
  */
 int hk_pool_init(void);
 void hk_pool_exit(void);
-void hk_pool_kick(void);
-void hk_pool_pause(int nid, unsigned int ms);
+void hk_pool_pause(int nid);
 struct page *hk_pool_take(int nid);
 unsigned long hk_pool_release(int nid, unsigned long nr_pages);
 /* @nid NUMA_NO_NODE: the sum over all pools */
