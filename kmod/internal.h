@@ -24,7 +24,11 @@
  */
 extern nodemask_t hk_nodes;
 
-/* stats.c: monotonically increasing event counters, not kept per node */
+/*
+ * stats.c: the event counters, at the bottom of the module: they depend on
+ * nothing, every other file may add to them, and they only ever grow.
+ * These are kept for the whole module only.
+ */
 struct hk_stats {
 	atomic64_t fault_pages;
 	atomic64_t mmap_calls;
@@ -38,10 +42,7 @@ static inline void hk_stat_add(atomic64_t *counter, u64 val)
 	atomic64_add(val, counter);
 }
 
-/*
- * stats.c: the values kept per node.  The counters come first; the pool
- * sizes after HK_NR_NODE_COUNTERS are read from pool.c rather than counted.
- */
+/* stats.c: the counters kept per node. */
 enum hk_node_stat_item {
 	HK_POOL_HANDOUT_PAGES,
 	/* left to faults at mmap; its sysfs and uapi name is sync_fill_pages */
@@ -50,17 +51,21 @@ enum hk_node_stat_item {
 	HK_IDLE_NT_ZEROED_BYTES,
 	HK_SHRINKER_RELEASED_PAGES,
 	HK_NR_NODE_COUNTERS,
-	HK_POOL_ZEROED_PAGES = HK_NR_NODE_COUNTERS,
-	HK_POOL_DIRTY_PAGES,
-	HK_NR_NODE_STAT_ITEMS,
 };
 
 int hk_stats_init(void);
 void hk_stats_exit(void);
-const struct attribute_group **hk_stats_groups(void);
 void hk_node_stat_add(int nid, enum hk_node_stat_item item, u64 val);
 /* @nid NUMA_NO_NODE: the sum over all nodes */
 u64 hk_node_stat(int nid, enum hk_node_stat_item item);
+
+/*
+ * stats_sysfs.c: the counters and the pools' gauges as sysfs files, the
+ * attribute groups of the misc device.
+ */
+int hk_stats_sysfs_init(void);
+void hk_stats_sysfs_exit(void);
+const struct attribute_group **hk_stats_sysfs_groups(void);
 
 /*
  * pool.c: one pool of pre-zeroed, unsplit order-HK_BLOCK_ORDER blocks per

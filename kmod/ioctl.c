@@ -80,8 +80,8 @@ static long hk_ioctl_stats(void __user *uarg, size_t usize)
 		return -EINVAL;
 
 	memset(&st, 0, sizeof(st));
-	st.pool_zeroed_pages = hk_node_stat(NUMA_NO_NODE, HK_POOL_ZEROED_PAGES);
-	st.pool_dirty_pages = hk_node_stat(NUMA_NO_NODE, HK_POOL_DIRTY_PAGES);
+	st.pool_zeroed_pages = hk_pool_zeroed_pages(NUMA_NO_NODE);
+	st.pool_dirty_pages = hk_pool_dirty_pages(NUMA_NO_NODE);
 	st.pool_handout_pages =
 		hk_node_stat(NUMA_NO_NODE, HK_POOL_HANDOUT_PAGES);
 	st.sync_fill_pages = hk_node_stat(NUMA_NO_NODE, HK_POOL_MISS_PAGES);

@@ -9,8 +9,8 @@
  * a high watermark; a shrinker gives the pools back under memory pressure.
  *
  * This file: the misc device and module init/exit, which set up the other
- * files' parts bottom up (statistics, page cache, pools, shrinker) and tear
- * them down in reverse.  The module parameters are defined beside the code
+ * files' parts bottom up (counters, page cache, pools, shrinker, the
+ * statistics' sysfs files) and tear them down in reverse.  The module parameters are defined beside the code
  * they steer, in pool.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -80,10 +80,14 @@ static int __init hk_init(void)
 	if (ret)
 		goto err_pool;
 
-	hk_miscdev.groups = hk_stats_groups();
-	ret = misc_register(&hk_miscdev);
+	ret = hk_stats_sysfs_init();
 	if (ret)
 		goto err_shrinker;
+
+	hk_miscdev.groups = hk_stats_sysfs_groups();
+	ret = misc_register(&hk_miscdev);
+	if (ret)
+		goto err_sysfs;
 
 	hk_pool_limits(&lim);
 	pr_info("version %s, abi %d, pool %lu-%lu MiB (max %lu) on each of %u nodes, zeroing by %s\n",
@@ -94,6 +98,8 @@ static int __init hk_init(void)
 		hk_pool_nt_zeroing() ? "NT stores" : "clear_page");
 	return 0;
 
+err_sysfs:
+	hk_stats_sysfs_exit();
 err_shrinker:
 	hk_shrinker_exit();
 err_pool:
@@ -113,6 +119,7 @@ static void __exit hk_exit(void)
 	 */
 	misc_deregister(&hk_miscdev);
 	hk_fork_exit();
+	hk_stats_sysfs_exit();
 	hk_shrinker_exit();
 	hk_pool_exit();
 	hk_cache_exit();
