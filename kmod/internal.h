@@ -33,6 +33,8 @@ struct hk_stats {
 	atomic64_t fault_pages;
 	atomic64_t mmap_calls;
 	atomic64_t mmap_bytes;
+	/* of regions mapped without PROT_WRITE, which ->mmap leaves empty */
+	atomic64_t nowrite_fill_pages;
 };
 
 extern struct hk_stats hk_stats;
@@ -42,11 +44,20 @@ static inline void hk_stat_add(atomic64_t *counter, u64 val)
 	atomic64_add(val, counter);
 }
 
-/* stats.c: the counters kept per node. */
+/*
+ * stats.c: the counters kept per node.  Every page of a region mapped is
+ * counted once: in HK_POOL_HANDOUT_PAGES, HK_POOL_MISS_PAGES,
+ * HK_LIMIT_FILL_PAGES or hk_stats.nowrite_fill_pages.
+ */
 enum hk_node_stat_item {
 	HK_POOL_HANDOUT_PAGES,
-	/* left to faults at mmap; its sysfs and uapi name is sync_fill_pages */
+	/*
+	 * No pool had a block: left to faults at mmap; its sysfs and uapi
+	 * name is sync_fill_pages.
+	 */
 	HK_POOL_MISS_PAGES,
+	/* Left to faults: the memory cgroup or the memlock budget was full. */
+	HK_LIMIT_FILL_PAGES,
 	HK_IDLE_ZEROED_BYTES,
 	HK_IDLE_NT_ZEROED_BYTES,
 	HK_SHRINKER_RELEASED_PAGES,

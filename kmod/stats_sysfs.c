@@ -34,12 +34,14 @@ static DEVICE_ATTR_RO(name)
 HK_COUNTER_ATTR(fault_pages);
 HK_COUNTER_ATTR(mmap_calls);
 HK_COUNTER_ATTR(mmap_bytes);
+HK_COUNTER_ATTR(nowrite_fill_pages);
 
 /* The files of stats/ that have no per-node counterpart. */
 static struct attribute *hk_global_attrs[] = {
 	&dev_attr_fault_pages.attr,
 	&dev_attr_mmap_calls.attr,
 	&dev_attr_mmap_bytes.attr,
+	&dev_attr_nowrite_fill_pages.attr,
 };
 
 /*
@@ -55,6 +57,7 @@ enum hk_node_file {
 static const char * const hk_node_file_names[HK_NR_NODE_FILES] = {
 	[HK_POOL_HANDOUT_PAGES]		= "pool_handout_pages",
 	[HK_POOL_MISS_PAGES]		= "sync_fill_pages",
+	[HK_LIMIT_FILL_PAGES]		= "limit_fill_pages",
 	[HK_IDLE_ZEROED_BYTES]		= "idle_zeroed_bytes",
 	[HK_IDLE_NT_ZEROED_BYTES]	= "idle_nt_zeroed_bytes",
 	[HK_SHRINKER_RELEASED_PAGES]	= "shrinker_released_pages",
