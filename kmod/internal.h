@@ -127,6 +127,8 @@ unsigned long hk_cache_add(struct mm_struct *mm, struct page *page,
 			   unsigned long nr, pgoff_t index, gfp_t gfp,
 			   struct user_struct *payer);
 unsigned long hk_cache_evict(pgoff_t first, pgoff_t last);
+/* How many pages the cache holds: every one is charged to a memory cgroup. */
+unsigned long hk_cache_pages(void);
 /* Whether @folio is in the cache (and so one of the device's own). */
 bool hk_cache_holds(struct folio *folio);
 /* Evict, a little later, whatever nothing maps any more. */

@@ -5,8 +5,9 @@
  *	/sys/class/misc/hakmem/stats/	the whole module (sums over the nodes)
  *	/sys/class/misc/hakmem/node<N>/	the pool and the counters of node N
  *
- * This sits on top: it reads the counters (stats.c) and the pools' gauges
- * (pool.c), and nothing calls into it but init and exit.  Its attribute
+ * This sits on top: it reads the counters (stats.c), the pools' gauges
+ * (pool.c) and the page cache's (cache.c), and nothing calls into it but
+ * init and exit.  Its attribute
  * groups are the misc device's, so the files exist from before the device's
  * uevent until after it is gone.
  *
@@ -36,12 +37,20 @@ HK_COUNTER_ATTR(mmap_calls);
 HK_COUNTER_ATTR(mmap_bytes);
 HK_COUNTER_ATTR(nowrite_fill_pages);
 
+static ssize_t cache_pages_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", hk_cache_pages());
+}
+static DEVICE_ATTR_RO(cache_pages);
+
 /* The files of stats/ that have no per-node counterpart. */
 static struct attribute *hk_global_attrs[] = {
 	&dev_attr_fault_pages.attr,
 	&dev_attr_mmap_calls.attr,
 	&dev_attr_mmap_bytes.attr,
 	&dev_attr_nowrite_fill_pages.attr,
+	&dev_attr_cache_pages.attr,
 };
 
 /*

@@ -8,9 +8,10 @@
  *
  * Each test maps regions of one kind (writable, read-only, PROT_NONE, past
  * the memlock limit, past a memory cgroup's limit) and checks the identity
- * on the differences around it, and which counter took the pages; one more
- * checks that callers of the first version of the stats ioctl and the sysfs
- * files see the same figures.
+ * on the differences around it, and which counter took the pages.  Two more
+ * check that cache_pages follows the pages that exist, and that callers of
+ * the first version of the stats ioctl and the sysfs files see the same
+ * figures.
  *
  * Run as root in the test VM (another user, memory cgroups);
  * HK_TEST=<name>[,...] runs only those tests.
@@ -273,6 +274,30 @@ TEST_F(acct, over_memcg_limit)
 }
 
 /*
+ * cache_pages: the device pages that exist, each charged; munmap() frees
+ * the pages nobody else holds.
+ */
+TEST_F(acct, cache_pages)
+{
+	const size_t len = 2 * SZ_2M;
+	struct hakmem_stats a, b, c;
+	char *p;
+
+	EXPECT_EQ(0, wait_pool_pages(self->fd, len / PAGE, 30000,
+				     local_pool_pages, 0));
+	ASSERT_EQ(0, stats(self->fd, &a));
+	p = hk_map(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, stats(self->fd, &b));
+	munmap(p, len);
+	ASSERT_EQ(0, stats(self->fd, &c));
+	EXPECT_LT(0, GREW(a, b, pool_handout_pages));
+	EXPECT_EQ(GREW(a, b, pool_handout_pages), GREW(a, b, cache_pages));
+	EXPECT_EQ(a.cache_pages, c.cache_pages);
+	EXPECT_EQ(c.cache_pages, read_ll(SYSFS "stats/cache_pages"));
+}
+
+/*
  * A caller of the first version gets the fields it knows, the same as a
  * caller of this one; sysfs shows the same figures, each node's adding up
  * to the sum in stats/.
@@ -287,7 +312,7 @@ TEST_F(acct, versions_and_sysfs)
 	char path[96];
 	int nid;
 
-	ASSERT_EQ(HAKMEM_STATS_SIZE_VER1, sizeof(st));
+	ASSERT_EQ(HAKMEM_STATS_SIZE_VER2, sizeof(st));
 	ASSERT_EQ(0, stats(self->fd, &st));
 	memset(&old, 0xa5, sizeof(old));
 	memset(&old, 0, HAKMEM_STATS_SIZE_VER0);

@@ -91,10 +91,13 @@ struct hakmem_stats {
 	__u64 limit_fill_pages;
 	/* pages of regions mapped without PROT_WRITE, left to faults */
 	__u64 nowrite_fill_pages;
+	/* device pages that exist now, each charged to a memory cgroup */
+	__u64 cache_pages;
 };
 
 #define HAKMEM_STATS_SIZE_VER0	88
 #define HAKMEM_STATS_SIZE_VER1	104	/* limit_fill_pages, nowrite_fill_pages */
+#define HAKMEM_STATS_SIZE_VER2	112	/* cache_pages */
 
 /*
  * Purge [addr, addr + len), page-aligned and inside regions of this device:
