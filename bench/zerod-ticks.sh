@@ -4,14 +4,9 @@
 # used so far: utime + stime, in clock ticks (USER_HZ, 100), 0 without
 # the module.  bench/demo.sh and tests/vm/host-programs.sh add its growth
 # over a run to the run's own CPU time, so that pre-zeroing which only
-# moves work to another CPU shows.
-t=0
-for d in /proc/[0-9]*; do
-	case $(cat "$d/comm" 2>/dev/null) in
-	hakmem_zerod*)
-		# shellcheck disable=SC2046 # the fields after "(comm) "
-		set -- $(sed 's/^.*) //' "$d/stat")
-		t=$((t + ${12} + ${13})) ;;
-	esac
-done
-echo "$t"
+# moves work to another CPU shows.  `hakmem status` reads it
+# (scripts/hakmem, which sits in ../scripts from here, in the source tree
+# and in the demo's VM).
+t=$(sh "$(dirname "$0")/../scripts/hakmem" status -r 2>/dev/null |
+	sed -n 's/^stats zerod_ticks //p')
+echo "${t:-0}"

@@ -230,6 +230,12 @@ unsigned long hk_cache_add(struct mm_struct *mm, struct page *page,
 	return i;
 }
 
+/* Read without the cache's lock: a figure for statistics. */
+unsigned long hk_cache_pages(void)
+{
+	return READ_ONCE(hk_cache_inode->i_mapping->nrpages);
+}
+
 bool hk_cache_holds(struct folio *folio)
 {
 	return folio->mapping == hk_cache_inode->i_mapping;

@@ -2,8 +2,8 @@
 /*
  * hakmem - internal declarations shared by the module's files
  */
-#ifndef HAKMEM_INTERNAL_H
-#define HAKMEM_INTERNAL_H
+#ifndef HAKMEM_KMOD_INTERNAL_H
+#define HAKMEM_KMOD_INTERNAL_H
 
 #include <linux/atomic.h>
 #include <linux/fs.h>
@@ -17,15 +17,6 @@
 #define HK_BLOCK_ORDER	(21 - PAGE_SHIFT)
 #define HK_BLOCK_PAGES	(1UL << HK_BLOCK_ORDER)
 
-/* main.c: module parameters (read with READ_ONCE, may change at any time) */
-extern unsigned int hk_pool_max_mb;
-extern unsigned int hk_pool_low_mb;
-extern unsigned int hk_pool_high_mb;
-extern unsigned int hk_shrink_backoff_ms;
-/* The longest shrink_backoff_ms: ten minutes. */
-#define HK_MAX_BACKOFF_MS	600000
-extern bool hk_nt_zero;
-
 /*
  * main.c: the nodes that had memory when the module was loaded.  Each has a
  * pool, a refill thread and a stats directory; set before anything else is
@@ -33,11 +24,17 @@ extern bool hk_nt_zero;
  */
 extern nodemask_t hk_nodes;
 
-/* stats.c: monotonically increasing event counters, not kept per node */
+/*
+ * stats.c: the event counters, at the bottom of the module: they depend on
+ * nothing, every other file may add to them, and they only ever grow.
+ * These are kept for the whole module only.
+ */
 struct hk_stats {
 	atomic64_t fault_pages;
 	atomic64_t mmap_calls;
 	atomic64_t mmap_bytes;
+	/* of regions mapped without PROT_WRITE, which ->mmap leaves empty */
+	atomic64_t nowrite_fill_pages;
 };
 
 extern struct hk_stats hk_stats;
@@ -48,28 +45,38 @@ static inline void hk_stat_add(atomic64_t *counter, u64 val)
 }
 
 /*
- * stats.c: the values kept per node.  The counters come first; the pool
- * sizes after HK_NR_NODE_COUNTERS are read from pool.c rather than counted.
+ * stats.c: the counters kept per node.  Every page of a region mapped is
+ * counted once: in HK_POOL_HANDOUT_PAGES, HK_POOL_MISS_PAGES,
+ * HK_LIMIT_FILL_PAGES or hk_stats.nowrite_fill_pages.
  */
 enum hk_node_stat_item {
 	HK_POOL_HANDOUT_PAGES,
-	/* left to faults at mmap; its sysfs and uapi name is sync_fill_pages */
+	/*
+	 * No pool had a block: left to faults at mmap; its sysfs and uapi
+	 * name is sync_fill_pages.
+	 */
 	HK_POOL_MISS_PAGES,
+	/* Left to faults: the memory cgroup or the memlock budget was full. */
+	HK_LIMIT_FILL_PAGES,
 	HK_IDLE_ZEROED_BYTES,
 	HK_IDLE_NT_ZEROED_BYTES,
 	HK_SHRINKER_RELEASED_PAGES,
 	HK_NR_NODE_COUNTERS,
-	HK_POOL_ZEROED_PAGES = HK_NR_NODE_COUNTERS,
-	HK_POOL_DIRTY_PAGES,
-	HK_NR_NODE_STAT_ITEMS,
 };
 
 int hk_stats_init(void);
 void hk_stats_exit(void);
-const struct attribute_group **hk_stats_groups(void);
 void hk_node_stat_add(int nid, enum hk_node_stat_item item, u64 val);
 /* @nid NUMA_NO_NODE: the sum over all nodes */
 u64 hk_node_stat(int nid, enum hk_node_stat_item item);
+
+/*
+ * stats_sysfs.c: the counters and the pools' gauges as sysfs files, the
+ * attribute groups of the misc device.
+ */
+int hk_stats_sysfs_init(void);
+void hk_stats_sysfs_exit(void);
+const struct attribute_group **hk_stats_sysfs_groups(void);
 
 /*
  * pool.c: one pool of pre-zeroed, unsplit order-HK_BLOCK_ORDER blocks per
@@ -77,8 +84,7 @@ u64 hk_node_stat(int nid, enum hk_node_stat_item item);
  */
 int hk_pool_init(void);
 void hk_pool_exit(void);
-void hk_pool_kick(void);
-void hk_pool_pause(int nid, unsigned int ms);
+void hk_pool_pause(int nid);
 struct page *hk_pool_take(int nid);
 unsigned long hk_pool_release(int nid, unsigned long nr_pages);
 /* @nid NUMA_NO_NODE: the sum over all pools */
@@ -121,6 +127,8 @@ unsigned long hk_cache_add(struct mm_struct *mm, struct page *page,
 			   unsigned long nr, pgoff_t index, gfp_t gfp,
 			   struct user_struct *payer);
 unsigned long hk_cache_evict(pgoff_t first, pgoff_t last);
+/* How many pages the cache holds: every one is charged to a memory cgroup. */
+unsigned long hk_cache_pages(void);
 /* Whether @folio is in the cache (and so one of the device's own). */
 bool hk_cache_holds(struct folio *folio);
 /* Evict, a little later, whatever nothing maps any more. */
@@ -147,4 +155,4 @@ void hk_fork_exit(void);
 /* ioctl.c */
 long hk_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
-#endif /* HAKMEM_INTERNAL_H */
+#endif /* HAKMEM_KMOD_INTERNAL_H */

@@ -18,7 +18,7 @@
 #include "internal.h"
 
 static_assert(sizeof(struct hakmem_info) == HAKMEM_INFO_SIZE_VER0);
-static_assert(sizeof(struct hakmem_stats) == HAKMEM_STATS_SIZE_VER0);
+static_assert(sizeof(struct hakmem_stats) == HAKMEM_STATS_SIZE_VER2);
 static_assert(sizeof(struct hakmem_purge) == HAKMEM_PURGE_SIZE_VER0);
 
 /* Validate the caller's size and copy the input part of its struct in. */
@@ -80,8 +80,8 @@ static long hk_ioctl_stats(void __user *uarg, size_t usize)
 		return -EINVAL;
 
 	memset(&st, 0, sizeof(st));
-	st.pool_zeroed_pages = hk_node_stat(NUMA_NO_NODE, HK_POOL_ZEROED_PAGES);
-	st.pool_dirty_pages = hk_node_stat(NUMA_NO_NODE, HK_POOL_DIRTY_PAGES);
+	st.pool_zeroed_pages = hk_pool_zeroed_pages(NUMA_NO_NODE);
+	st.pool_dirty_pages = hk_pool_dirty_pages(NUMA_NO_NODE);
 	st.pool_handout_pages =
 		hk_node_stat(NUMA_NO_NODE, HK_POOL_HANDOUT_PAGES);
 	st.sync_fill_pages = hk_node_stat(NUMA_NO_NODE, HK_POOL_MISS_PAGES);
@@ -94,6 +94,9 @@ static long hk_ioctl_stats(void __user *uarg, size_t usize)
 		hk_node_stat(NUMA_NO_NODE, HK_SHRINKER_RELEASED_PAGES);
 	st.mmap_calls = atomic64_read(&hk_stats.mmap_calls);
 	st.mmap_bytes = atomic64_read(&hk_stats.mmap_bytes);
+	st.limit_fill_pages = hk_node_stat(NUMA_NO_NODE, HK_LIMIT_FILL_PAGES);
+	st.nowrite_fill_pages = atomic64_read(&hk_stats.nowrite_fill_pages);
+	st.cache_pages = hk_cache_pages();
 
 	return hk_copy_out(uarg, usize, &st, sizeof(st));
 }

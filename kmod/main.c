@@ -8,7 +8,10 @@
  * kernel thread keeps a pool of zeroed 2 MiB blocks filled between a low and
  * a high watermark; a shrinker gives the pools back under memory pressure.
  *
- * This file: module parameters, the misc device and module init/exit.
+ * This file: the misc device and module init/exit, which set up the other
+ * files' parts bottom up (counters, page cache, pools, shrinker, the
+ * statistics' sysfs files) and tear them down in reverse.  The module parameters are defined beside the code
+ * they steer, in pool.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,7 +20,6 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
-#include <linux/moduleparam.h>
 #include <linux/nodemask.h>
 
 #include <linux/hakmem.h>
@@ -26,58 +28,7 @@
 
 #define HAKMEM_VERSION	"0.1.0"
 
-unsigned int hk_pool_max_mb = 256;
-unsigned int hk_pool_low_mb = 8;
-unsigned int hk_pool_high_mb = 32;
-unsigned int hk_shrink_backoff_ms = 1000;
-bool hk_nt_zero = true;
 nodemask_t hk_nodes;
-
-/* Set a bounded parameter; the refill threads follow a change at once. */
-static int hk_param_set_kick(const char *val, const struct kernel_param *kp,
-			     unsigned int max)
-{
-	int ret = param_set_uint_minmax(val, kp, 0, max);
-
-	if (!ret)
-		hk_pool_kick();
-	return ret;
-}
-
-/* No pool limit above the machine's memory. */
-static int hk_param_set_watermark(const char *val,
-				  const struct kernel_param *kp)
-{
-	return hk_param_set_kick(val, kp, totalram_pages() >> (20 - PAGE_SHIFT));
-}
-
-static const struct kernel_param_ops hk_watermark_ops = {
-	.set = hk_param_set_watermark,
-	.get = param_get_uint,
-};
-
-module_param_cb(pool_max_mb, &hk_watermark_ops, &hk_pool_max_mb, 0644);
-MODULE_PARM_DESC(pool_max_mb, "Hard cap of each node's pre-zeroed pool in MiB (default 256)");
-module_param_cb(pool_low_mb, &hk_watermark_ops, &hk_pool_low_mb, 0644);
-MODULE_PARM_DESC(pool_low_mb, "Refill a node's pool when it drops below this many MiB (default 8)");
-module_param_cb(pool_high_mb, &hk_watermark_ops, &hk_pool_high_mb, 0644);
-MODULE_PARM_DESC(pool_high_mb, "Refill a node's pool up to this many MiB (default 32)");
-/* A back-off under way follows the new value at once. */
-static int hk_param_set_backoff(const char *val,
-				const struct kernel_param *kp)
-{
-	return hk_param_set_kick(val, kp, HK_MAX_BACKOFF_MS);
-}
-
-static const struct kernel_param_ops hk_backoff_ops = {
-	.set = hk_param_set_backoff,
-	.get = param_get_uint,
-};
-
-module_param_cb(shrink_backoff_ms, &hk_backoff_ops, &hk_shrink_backoff_ms, 0644);
-MODULE_PARM_DESC(shrink_backoff_ms, "Pause refilling this long after the shrinker ran, 0 to 600000 (default 1000)");
-module_param_named(nt_zero, hk_nt_zero, bool, 0644);
-MODULE_PARM_DESC(nt_zero, "Zero with non-temporal stores when the page allocator does not (default Y)");
 
 static const struct file_operations hk_fops = {
 	.owner			= THIS_MODULE,
@@ -100,8 +51,14 @@ static struct miscdevice hk_miscdev = {
 	.mode	= 0666,
 };
 
+static unsigned long hk_pages_to_mb(unsigned long pages)
+{
+	return pages >> (20 - PAGE_SHIFT);
+}
+
 static int __init hk_init(void)
 {
+	struct hk_pool_limits lim;
 	int ret;
 
 	/* Memory hotplug is not followed: see kernel-module.rst. */
@@ -123,18 +80,26 @@ static int __init hk_init(void)
 	if (ret)
 		goto err_pool;
 
-	hk_miscdev.groups = hk_stats_groups();
-	ret = misc_register(&hk_miscdev);
+	ret = hk_stats_sysfs_init();
 	if (ret)
 		goto err_shrinker;
 
-	pr_info("version %s, abi %d, pool %u-%u MiB (max %u) on each of %u nodes, zeroing by %s\n",
-		HAKMEM_VERSION, HAKMEM_ABI_VERSION, hk_pool_low_mb,
-		hk_pool_high_mb, hk_pool_max_mb, nodes_weight(hk_nodes),
+	hk_miscdev.groups = hk_stats_sysfs_groups();
+	ret = misc_register(&hk_miscdev);
+	if (ret)
+		goto err_sysfs;
+
+	hk_pool_limits(&lim);
+	pr_info("version %s, abi %d, pool %lu-%lu MiB (max %lu) on each of %u nodes, zeroing by %s\n",
+		HAKMEM_VERSION, HAKMEM_ABI_VERSION, hk_pages_to_mb(lim.low),
+		hk_pages_to_mb(lim.high), hk_pages_to_mb(lim.max),
+		nodes_weight(hk_nodes),
 		hk_pool_alloc_zeroes() ? "page allocator (init_on_alloc)" :
 		hk_pool_nt_zeroing() ? "NT stores" : "clear_page");
 	return 0;
 
+err_sysfs:
+	hk_stats_sysfs_exit();
 err_shrinker:
 	hk_shrinker_exit();
 err_pool:
@@ -154,6 +119,7 @@ static void __exit hk_exit(void)
 	 */
 	misc_deregister(&hk_miscdev);
 	hk_fork_exit();
+	hk_stats_sysfs_exit();
 	hk_shrinker_exit();
 	hk_pool_exit();
 	hk_cache_exit();

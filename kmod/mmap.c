@@ -196,6 +196,25 @@ static long hk_insert_block(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /*
+ * What became of the pages of a region being mapped, counted per node: they
+ * reach the counters only once the region is mapped, as a region that fails
+ * to map is in no mmap_bytes either.
+ */
+struct hk_tally {
+	unsigned long pages[HK_NR_NODE_COUNTERS];
+};
+
+static void hk_tally_count(const struct hk_tally *tally)
+{
+	int nid, i;
+
+	for_each_node(nid)
+		for (i = 0; i < HK_NR_NODE_COUNTERS; i++)
+			if (tally[nid].pages[i])
+				hk_node_stat_add(nid, i, tally[nid].pages[i]);
+}
+
+/*
  * Map a zeroed block from the pools at every 2 MiB of @vma that they can
  * supply, and nothing else.  ->mmap runs with the mmap lock held for
  * writing, which stalls every other thread of the process that faults,
@@ -211,14 +230,18 @@ static int hk_populate(struct vm_area_struct *vma)
 	pgprot_t prot = vma->vm_page_prot;
 	struct hk_placement pl;
 	struct page **pages, *block;
+	struct hk_tally *tally;
 	unsigned long addr;
 	bool full = false;
 	long mapped;
 	int nid, ret = 0;
 
 	pages = kmalloc_array(HK_BLOCK_PAGES, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
+	tally = kcalloc(nr_node_ids, sizeof(*tally), GFP_KERNEL);
+	if (!pages || !tally) {
+		ret = -ENOMEM;
+		goto out;
+	}
 
 	/*
 	 * vm_insert_pages() uses vma->vm_page_prot.  The private protection
@@ -231,10 +254,15 @@ static int hk_populate(struct vm_area_struct *vma)
 	for (addr = vma->vm_start; addr < vma->vm_end; addr += HK_BLOCK_SIZE) {
 		nid = hk_placement_node(&pl, vma, addr);
 		/* Once the cgroup or the memlock budget is full, fault the rest. */
-		block = full ? NULL : hk_take_block(&pl, nid);
+		if (full) {
+			tally[hk_home_node(nid)].pages[HK_LIMIT_FILL_PAGES] +=
+				HK_BLOCK_PAGES;
+			continue;
+		}
+		block = hk_take_block(&pl, nid);
 		if (!block) {
-			hk_node_stat_add(hk_home_node(nid), HK_POOL_MISS_PAGES,
-					 HK_BLOCK_PAGES);
+			tally[hk_home_node(nid)].pages[HK_POOL_MISS_PAGES] +=
+				HK_BLOCK_PAGES;
 			continue;
 		}
 		nid = page_to_nid(block);
@@ -244,13 +272,16 @@ static int hk_populate(struct vm_area_struct *vma)
 			break;
 		}
 		full = mapped < HK_BLOCK_PAGES;
-		hk_node_stat_add(nid, HK_POOL_HANDOUT_PAGES, mapped);
-		hk_node_stat_add(nid, HK_POOL_MISS_PAGES,
-				 HK_BLOCK_PAGES - mapped);
+		tally[nid].pages[HK_POOL_HANDOUT_PAGES] += mapped;
+		tally[nid].pages[HK_LIMIT_FILL_PAGES] += HK_BLOCK_PAGES - mapped;
 		cond_resched();
 	}
 
 	vma->vm_page_prot = prot;
+	if (!ret)
+		hk_tally_count(tally);
+out:
+	kfree(tally);
 	kfree(pages);
 	return ret;
 }
@@ -284,6 +315,8 @@ int hk_mmap(struct file *file, struct vm_area_struct *vma)
 			hk_vm_close(vma);
 			return ret;
 		}
+	} else {
+		hk_stat_add(&hk_stats.nowrite_fill_pages, vma_pages(vma));
 	}
 
 	hk_stat_add(&hk_stats.mmap_calls, 1);

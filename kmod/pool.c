@@ -10,6 +10,12 @@
  * limits (pool_{low,high,max}_mb) apply to each pool; see
  * Documentation/kernel-module.rst for why they are not split between nodes.
  *
+ * The module parameters that steer the pools are defined here: the limits,
+ * shrink_backoff_ms and nt_zero.  They change at any time and independently
+ * of each other, so they are read with READ_ONCE, and the limits only as a
+ * snapshot that keeps low <= high <= max (hk_pool_limit_blocks()).  A
+ * write to any but nt_zero wakes the refill threads (hk_pool_kick()).
+ *
  * A pool holds unsplit order-HK_BLOCK_ORDER blocks that nobody else
  * references, linked through the head page's lru field.  A block leaves the
  * pool exactly once: to be split and mapped (hk_pool_take) or to be freed
@@ -54,6 +60,63 @@
 
 /* Refills that fail back off at least this long. */
 #define HK_FAIL_BACKOFF_MS	100
+
+/* The longest shrink_backoff_ms: ten minutes. */
+#define HK_MAX_BACKOFF_MS	600000
+
+static unsigned int hk_pool_max_mb = 256;
+static unsigned int hk_pool_low_mb = 8;
+static unsigned int hk_pool_high_mb = 32;
+static unsigned int hk_shrink_backoff_ms = 1000;
+static bool hk_nt_zero = true;
+
+static void hk_pool_kick(void);
+
+/* Set a bounded parameter; the refill threads follow a change at once. */
+static int hk_param_set_kick(const char *val, const struct kernel_param *kp,
+			     unsigned int max)
+{
+	int ret = param_set_uint_minmax(val, kp, 0, max);
+
+	if (!ret)
+		hk_pool_kick();
+	return ret;
+}
+
+/* No pool limit above the machine's memory. */
+static int hk_param_set_watermark(const char *val,
+				  const struct kernel_param *kp)
+{
+	return hk_param_set_kick(val, kp, totalram_pages() >> (20 - PAGE_SHIFT));
+}
+
+static const struct kernel_param_ops hk_watermark_ops = {
+	.set = hk_param_set_watermark,
+	.get = param_get_uint,
+};
+
+module_param_cb(pool_max_mb, &hk_watermark_ops, &hk_pool_max_mb, 0644);
+MODULE_PARM_DESC(pool_max_mb, "Hard cap of each node's pre-zeroed pool in MiB (default 256)");
+module_param_cb(pool_low_mb, &hk_watermark_ops, &hk_pool_low_mb, 0644);
+MODULE_PARM_DESC(pool_low_mb, "Refill a node's pool when it drops below this many MiB (default 8)");
+module_param_cb(pool_high_mb, &hk_watermark_ops, &hk_pool_high_mb, 0644);
+MODULE_PARM_DESC(pool_high_mb, "Refill a node's pool up to this many MiB (default 32)");
+/* A back-off under way follows the new value at once. */
+static int hk_param_set_backoff(const char *val,
+				const struct kernel_param *kp)
+{
+	return hk_param_set_kick(val, kp, HK_MAX_BACKOFF_MS);
+}
+
+static const struct kernel_param_ops hk_backoff_ops = {
+	.set = hk_param_set_backoff,
+	.get = param_get_uint,
+};
+
+module_param_cb(shrink_backoff_ms, &hk_backoff_ops, &hk_shrink_backoff_ms, 0644);
+MODULE_PARM_DESC(shrink_backoff_ms, "Pause refilling this long after the shrinker ran, 0 to 600000 (default 1000)");
+module_param_named(nt_zero, hk_nt_zero, bool, 0644);
+MODULE_PARM_DESC(nt_zero, "Zero with non-temporal stores when the page allocator does not (default Y)");
 
 struct hk_pool {
 	spinlock_t lock;		/* protects blocks and nr_blocks */
@@ -238,7 +301,7 @@ static unsigned long hk_pool_shrink(struct hk_pool *pool,
  * refill threads of pools now below their low watermark.  Called with
  * kernel_param_lock() held, see hk_pools.
  */
-void hk_pool_kick(void)
+static void hk_pool_kick(void)
 {
 	unsigned long zeroed, max = hk_pool_max_blocks() * HK_BLOCK_PAGES;
 	unsigned long until = jiffies +
@@ -341,13 +404,13 @@ static void hk_pool_backoff(struct hk_pool *pool, unsigned int ms)
 	WRITE_ONCE(pool->backoff_until, jiffies + msecs_to_jiffies(ms));
 }
 
-/* Do not refill the pool of @nid for @ms milliseconds. */
-void hk_pool_pause(int nid, unsigned int ms)
+/* The shrinker ran on @nid: no refill there for shrink_backoff_ms. */
+void hk_pool_pause(int nid)
 {
 	struct hk_pool *pool = hk_pool_of(nid);
 
 	if (pool)
-		hk_pool_backoff(pool, ms);
+		hk_pool_backoff(pool, READ_ONCE(hk_shrink_backoff_ms));
 }
 
 static bool hk_pool_backing_off(struct hk_pool *pool)

@@ -33,7 +33,7 @@ static unsigned long hk_shrink_scan(struct shrinker *shrink,
 {
 	unsigned long freed;
 
-	hk_pool_pause(sc->nid, READ_ONCE(hk_shrink_backoff_ms));
+	hk_pool_pause(sc->nid);
 	freed = hk_pool_release(sc->nid, sc->nr_to_scan);
 	hk_node_stat_add(sc->nid, HK_SHRINKER_RELEASED_PAGES, freed);
 	return freed ? freed : SHRINK_STOP;

@@ -1,24 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hakmem - statistics, exported through HAKMEM_IOC_STATS and in sysfs, one
- * value per file:
+ * hakmem - the event counters: how many pages were handed out, left to
+ * faults, zeroed, given back, and how much was mapped.
  *
- *	/sys/class/misc/hakmem/stats/	the whole module (sums over the nodes)
- *	/sys/class/misc/hakmem/node<N>/	the pool and the counters of node N
+ * This is the bottom of the module: it calls nothing of the others, and
+ * every other file may add to it, from any context that may take an atomic
+ * (no locks).  The counters only ever grow; readers work with differences.
+ * They are independent atomics, so a reader may see a mix of older and newer
+ * values, which is fine for statistics.  stats_sysfs.c and ioctl.c show
+ * them.
  *
- * The per-node directories sit next to stats/, not inside it: attribute
- * groups are one directory deep, and they are what lets the misc device
- * create every file before its uevent.  There is one directory for each
- * node in hk_nodes, built at init.
- *
- * The counters are independent atomics; a reader may see a mix of older and
- * newer values, which is fine for statistics.
+ * Per-node counters have nr_node_ids entries, not only those of hk_nodes: a
+ * pool miss is counted on the node the task prefers, which may be one
+ * hotplugged after the module was loaded.
  */
-#include <linux/device.h>
-#include <linux/kernel.h>
+#include <linux/atomic.h>
 #include <linux/nodemask.h>
 #include <linux/slab.h>
-#include <linux/sysfs.h>
 
 #include "internal.h"
 
@@ -28,7 +26,6 @@ struct hk_node_counters {
 	atomic64_t v[HK_NR_NODE_COUNTERS];
 };
 
-/* nr_node_ids entries: pages can come from a node hotplugged later. */
 static struct hk_node_counters *hk_node_counters;
 
 void hk_node_stat_add(int nid, enum hk_node_stat_item item, u64 val)
@@ -41,15 +38,6 @@ u64 hk_node_stat(int nid, enum hk_node_stat_item item)
 	u64 sum = 0;
 	int n;
 
-	switch (item) {
-	case HK_POOL_ZEROED_PAGES:
-		return hk_pool_zeroed_pages(nid);
-	case HK_POOL_DIRTY_PAGES:
-		return hk_pool_dirty_pages(nid);
-	default:
-		break;
-	}
-
 	if (nid != NUMA_NO_NODE)
 		return atomic64_read(&hk_node_counters[nid].v[item]);
 	for_each_node(n)
@@ -57,128 +45,16 @@ u64 hk_node_stat(int nid, enum hk_node_stat_item item)
 	return sum;
 }
 
-#define HK_COUNTER_ATTR(name)						\
-static ssize_t name##_show(struct device *dev,				\
-			   struct device_attribute *attr, char *buf)	\
-{									\
-	return sysfs_emit(buf, "%lld\n",				\
-			  (long long)atomic64_read(&hk_stats.name));	\
-}									\
-static DEVICE_ATTR_RO(name)
-
-HK_COUNTER_ATTR(fault_pages);
-HK_COUNTER_ATTR(mmap_calls);
-HK_COUNTER_ATTR(mmap_bytes);
-
-/* The files of stats/ that have no per-node counterpart. */
-static struct attribute *hk_global_attrs[] = {
-	&dev_attr_fault_pages.attr,
-	&dev_attr_mmap_calls.attr,
-	&dev_attr_mmap_bytes.attr,
-};
-
-static const char * const hk_node_stat_names[HK_NR_NODE_STAT_ITEMS] = {
-	[HK_POOL_HANDOUT_PAGES]		= "pool_handout_pages",
-	[HK_POOL_MISS_PAGES]		= "sync_fill_pages",
-	[HK_IDLE_ZEROED_BYTES]		= "idle_zeroed_bytes",
-	[HK_IDLE_NT_ZEROED_BYTES]	= "idle_nt_zeroed_bytes",
-	[HK_SHRINKER_RELEASED_PAGES]	= "shrinker_released_pages",
-	[HK_POOL_ZEROED_PAGES]		= "pool_zeroed_pages",
-	[HK_POOL_DIRTY_PAGES]		= "pool_dirty_pages",
-};
-
-/* One file of a per-node value: of node @nid, or the sum (NUMA_NO_NODE). */
-struct hk_stat_attr {
-	struct device_attribute dattr;
-	int nid;
-	enum hk_node_stat_item item;
-};
-
-/* One directory: stats/ or node<N>/. */
-struct hk_stat_dir {
-	struct attribute_group group;
-	struct hk_stat_attr attrs[HK_NR_NODE_STAT_ITEMS];
-	struct attribute *ptrs[HK_NR_NODE_STAT_ITEMS +
-			       ARRAY_SIZE(hk_global_attrs) + 1];
-	char name[16];
-};
-
-/* stats/, then one directory per node of hk_nodes; and their groups. */
-static struct hk_stat_dir *hk_stat_dirs;
-static const struct attribute_group **hk_groups;
-
-static ssize_t hk_stat_attr_show(struct device *dev,
-				 struct device_attribute *attr, char *buf)
-{
-	struct hk_stat_attr *a = container_of(attr, struct hk_stat_attr,
-					      dattr);
-
-	return sysfs_emit(buf, "%llu\n", hk_node_stat(a->nid, a->item));
-}
-
-/* Set up @dir for node @nid, or for the sums if @nid is NUMA_NO_NODE. */
-static void hk_stat_dir_init(struct hk_stat_dir *dir, int nid)
-{
-	struct hk_stat_attr *a;
-	int i, n = 0;
-
-	if (nid == NUMA_NO_NODE) {
-		snprintf(dir->name, sizeof(dir->name), "stats");
-		for (i = 0; i < ARRAY_SIZE(hk_global_attrs); i++)
-			dir->ptrs[n++] = hk_global_attrs[i];
-	} else {
-		snprintf(dir->name, sizeof(dir->name), "node%d", nid);
-	}
-
-	for (i = 0; i < HK_NR_NODE_STAT_ITEMS; i++) {
-		a = &dir->attrs[i];
-		sysfs_attr_init(&a->dattr.attr);
-		a->dattr.attr.name = hk_node_stat_names[i];
-		a->dattr.attr.mode = 0444;
-		a->dattr.show = hk_stat_attr_show;
-		a->nid = nid;
-		a->item = i;
-		dir->ptrs[n++] = &a->dattr.attr;
-	}
-	dir->ptrs[n] = NULL;
-	dir->group.name = dir->name;
-	dir->group.attrs = dir->ptrs;
-}
-
+/* Before anything else: every other part may count from its init on. */
 int hk_stats_init(void)
 {
-	int nr_dirs = nodes_weight(hk_nodes) + 1;
-	int nid, i = 0;
-
 	hk_node_counters = kcalloc(nr_node_ids, sizeof(*hk_node_counters),
 				   GFP_KERNEL);
-	hk_stat_dirs = kcalloc(nr_dirs, sizeof(*hk_stat_dirs), GFP_KERNEL);
-	hk_groups = kcalloc(nr_dirs + 1, sizeof(*hk_groups), GFP_KERNEL);
-	if (!hk_node_counters || !hk_stat_dirs || !hk_groups) {
-		hk_stats_exit();
-		return -ENOMEM;
-	}
-
-	hk_stat_dir_init(&hk_stat_dirs[i], NUMA_NO_NODE);
-	hk_groups[i] = &hk_stat_dirs[i].group;
-	for_each_node_mask(nid, hk_nodes) {
-		i++;
-		hk_stat_dir_init(&hk_stat_dirs[i], nid);
-		hk_groups[i] = &hk_stat_dirs[i].group;
-	}
-	return 0;
+	return hk_node_counters ? 0 : -ENOMEM;
 }
 
-/* The groups for the misc device; valid from hk_stats_init() on. */
-const struct attribute_group **hk_stats_groups(void)
-{
-	return hk_groups;
-}
-
-/* Only after the misc device (and with it the files) is gone. */
+/* After everything else: nothing counts any more. */
 void hk_stats_exit(void)
 {
-	kfree(hk_groups);
-	kfree(hk_stat_dirs);
 	kfree(hk_node_counters);
 }

@@ -57,7 +57,9 @@ test-unit: $(UNIT_PLAIN) $(UNIT_ASAN)
 	@$(RUN_TEST) unit-asan-ubsan $(UNIT_ASAN)
 
 # libhakmem's tests in the VM, on the kmod backing: the script and the
-# dynamic binaries it runs, with their shared libraries (qemu/userland.sh).
+# dynamic binaries it runs, with their shared libraries (qemu/userland.sh);
+# and the hakmem command, whose status the kselftest hakmem_status_test
+# checks.
 VM_LIB_OVERLAY := $(BUILD)/vm/libhakmem-overlay
 VM_LIB_BINS := $(LIB_SO) $(BUILD)/tests/conformance $(BUILD)/tests/stress \
 	$(BUILD)/bench/fresh-touch
@@ -68,10 +70,11 @@ export VM_OVERLAYS := $(abspath $(VM_LIB_OVERLAY))
 # fork stress test's child then overran its 10 s limit (TCG; the pool was
 # refilling the 1.3 GiB the programs had taken), which it never did otherwise.
 $(VM_LIB_OVERLAY)/tests/libhakmem-kmod: tests/vm/libhakmem-kmod.sh tests/vm/host-programs.sh tests/tests.mk \
-		qemu/userland.sh $(VM_LIB_BINS)
+		qemu/userland.sh scripts/hakmem $(VM_LIB_BINS)
 	rm -rf $(VM_LIB_OVERLAY)
 	mkdir -p $(@D)
 	qemu/userland.sh $(VM_LIB_OVERLAY) /opt/hakmem $(VM_LIB_BINS)
+	cp scripts/hakmem $(VM_LIB_OVERLAY)/opt/hakmem/hakmem
 	cp tests/vm/host-programs.sh $(@D)/libhakmem-programs
 	cp $< $@
 

@@ -16,6 +16,21 @@ done
 # The wrapper preloads the installed library.
 "$root$prefix/bin/hakmem" cat /proc/self/maps | grep -q "$root$prefix/lib/libhakmem" ||
 	{ echo "wrapper did not preload libhakmem"; exit 1; }
+# After "--" any program runs so, also one named like a subcommand.
+mkdir "$root/bin"
+# shellcheck disable=SC2016 # the script expands it
+printf '#!/bin/sh\necho "$LD_PRELOAD"\n' >"$root/bin/status"
+chmod +x "$root/bin/status"
+PATH="$root/bin:$PATH" "$root$prefix/bin/hakmem" -- status | grep -q "$root$prefix/lib/libhakmem" ||
+	{ echo "wrapper did not run a program named status after --"; exit 1; }
+# `hakmem status` shows the module, or says that it is not loaded.
+if [ -d /sys/class/misc/hakmem/stats ]; then
+	"$root$prefix/bin/hakmem" status | grep -q "^pool, MiB" ||
+		{ echo "hakmem status shows no pools"; exit 1; }
+elif "$root$prefix/bin/hakmem" status 2>/dev/null; then
+	echo "hakmem status succeeded without the module"
+	exit 1
+fi
 
 export PKG_CONFIG_PATH="$root$prefix/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$root"
 flags=$(pkg-config --cflags --libs hakmem)

@@ -64,23 +64,40 @@ struct hakmem_info {
 
 #define HAKMEM_INFO_SIZE_VER0	56
 
-/* The pool and idle counters are sums over all nodes' pools. */
+/*
+ * The pool and idle counters are sums over all nodes' pools.  Every page of
+ * every region mapped is counted once, by what mmap() did with it:
+ *
+ *	mmap_bytes / page_size == pool_handout_pages + sync_fill_pages +
+ *				  limit_fill_pages + nowrite_fill_pages
+ *
+ * A caller of HAKMEM_STATS_SIZE_VER0 gets no limit_fill_pages and no
+ * nowrite_fill_pages; its pages of those kinds are in none of its fields.
+ */
 struct hakmem_stats {
 	__u32 flags;			/* in: must be 0 */
 	__u32 __pad;			/* out: 0 */
 	__u64 pool_zeroed_pages;	/* pages zeroed and ready in the pool */
 	__u64 pool_dirty_pages;		/* pages held by the pool, not zero yet */
 	__u64 pool_handout_pages;	/* pages mapped straight from the pool */
-	__u64 sync_fill_pages;		/* pages left to faults (pool miss) */
+	__u64 sync_fill_pages;		/* pages left to faults: pool miss */
 	__u64 fault_pages;		/* faults where the pool left no page */
 	__u64 idle_zeroed_bytes;	/* bytes zeroed by the idle thread */
 	__u64 idle_nt_zeroed_bytes;	/* ... of which with NT stores */
 	__u64 shrinker_released_pages;	/* pool pages given back to the kernel */
 	__u64 mmap_calls;		/* successful mmap() calls */
 	__u64 mmap_bytes;		/* bytes mapped by them */
+	/* pages left to faults: the memory cgroup or RLIMIT_MEMLOCK was full */
+	__u64 limit_fill_pages;
+	/* pages of regions mapped without PROT_WRITE, left to faults */
+	__u64 nowrite_fill_pages;
+	/* device pages that exist now, each charged to a memory cgroup */
+	__u64 cache_pages;
 };
 
 #define HAKMEM_STATS_SIZE_VER0	88
+#define HAKMEM_STATS_SIZE_VER1	104	/* limit_fill_pages, nowrite_fill_pages */
+#define HAKMEM_STATS_SIZE_VER2	112	/* cache_pages */
 
 /*
  * Purge [addr, addr + len), page-aligned and inside regions of this device:
