@@ -20,10 +20,11 @@ pkgs_kmod="$pkgs_build linux-headers-amd64"
 pkgs_kernels="linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64"
+# The Debian 13 build root (scripts/build-root.sh) and what it runs.
+pkgs_roots="debootstrap curl util-linux xz-utils binutils"
 # The kselftest harness and checkpatch.pl come from the 6.1 source package.
 pkgs_vm="$pkgs_build $pkgs_kernels $pkgs_roots linux-source-6.1 qemu-system-x86
 	busybox-static cpio xz-utils file"
-pkgs_roots="debootstrap curl util-linux xz-utils"
 pkgs_dkms="dkms"
 # debhelper's dh sequencer with its DKMS addon, run by dpkg-buildpackage;
 # lintian checks the result when it is installed.
