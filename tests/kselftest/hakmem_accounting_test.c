@@ -224,20 +224,6 @@ TEST_F(acct, over_memlock_limit)
 
 #define MEMCG_LIMIT	(4 * SZ_2M)
 
-/* Whether memory cgroups charge kernel memory in this boot. */
-static bool memcg_kmem(void)
-{
-	char line[1024] = "";
-	FILE *f = fopen("/proc/cmdline", "re");
-
-	if (f) {
-		if (!fgets(line, sizeof(line), f))
-			line[0] = 0;
-		fclose(f);
-	}
-	return !strstr(line, "cgroup.memory=nokmem");
-}
-
 /* In a memory cgroup of MEMCG_LIMIT bytes. */
 static int map_in_memcg(size_t len)
 {

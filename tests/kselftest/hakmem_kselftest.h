@@ -189,6 +189,20 @@ static inline int child_status(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+/* Whether memory cgroups charge kernel memory in this boot. */
+static inline bool memcg_kmem(void)
+{
+	char line[1024] = "";
+	FILE *f = fopen("/proc/cmdline", "re");
+
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+	}
+	return !strstr(line, "cgroup.memory=nokmem");
+}
+
 /* The zeroed pages in all pools: a counter for wait_pool_pages(). */
 static inline long long hk_pool_zeroed_pages(int fd, int unused)
 {

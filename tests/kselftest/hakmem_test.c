@@ -1083,20 +1083,6 @@ static long long memcg_stock_slack(void)
 	return 64LL * (long long)PAGE * sysconf(_SC_NPROCESSORS_CONF);
 }
 
-/* Whether memory cgroups charge kernel memory in this boot. */
-static bool memcg_kmem(void)
-{
-	char line[1024] = "";
-	FILE *f = fopen("/proc/cmdline", "re");
-
-	if (f) {
-		if (!fgets(line, sizeof(line), f))
-			line[0] = 0;
-		fclose(f);
-	}
-	return !strstr(line, "cgroup.memory=nokmem");
-}
-
 /*
  * A task in a memory cgroup gets pool pages too, and they are charged to
  * its cgroup as user memory (also under cgroup.memory=nokmem) when they are
