@@ -4,7 +4,10 @@
 #
 # /init of the hakmem test VM.  Loads hakmem.ko, runs every kselftest binary
 # in /tests (in name order) as a TAP 13 suite, then scans the kernel log for
-# problems and powers the VM off.  The last line it prints is
+# problems and powers the VM off.  The order is the one constraint on test
+# names: hakmem_unload_test, which unloads and reloads the module, must sort
+# after the other hakmem_*_test binaries (libhakmem's tests from the
+# overlays, libhakmem-*, come after it).  The last line it prints is
 #   HAKMEM-VM: RESULT=PASS   or   HAKMEM-VM: RESULT=FAIL <reasons>
 # which qemu/run-vm.sh looks for.
 

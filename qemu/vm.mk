@@ -90,7 +90,12 @@ $(KM_KST_INC)/kselftest_harness.h:
 		$(KSRC_TOP)/tools/testing/selftests/kselftest.h
 	touch $@
 
+# The VM runs every program in $(KM_KST_DIR)/bin, so the programs whose
+# source is gone (a test file renamed or split) go too, not to run stale.
+KM_KST_STALE = $(filter-out $(KM_KST_BIN),$(wildcard $(KM_KST_DIR)/bin/*))
+
 kselftest: $(KM_KST_BIN)
+	$(if $(KM_KST_STALE),rm -f $(KM_KST_STALE))
 
 $(KM_KST_DIR)/bin/%: tests/kselftest/%.c tests/kselftest/hakmem_kselftest.h uapi/linux/hakmem.h \
 		$(KM_KST_INC)/kselftest_harness.h
@@ -116,7 +121,7 @@ VM_JOBS ?= $(shell nproc)
 # The kernels that boot.
 VM_BOOTED = $(sort $(foreach b,$(VM_BOOTS),$(firstword $(subst /, ,$(b)))))
 
-test-vm: $(foreach k,$(VM_BOOTED),$(call km_ko,$(k))) $(KM_KST_BIN)
+test-vm: $(foreach k,$(VM_BOOTED),$(call km_ko,$(k))) kselftest
 	@test -n "$(VM_KERNELS)" || { echo "test-vm: no supported kernel installed" >&2; exit 1; }
 	@$(MAKE) --no-print-directory -k -j$(VM_JOBS) $(addprefix vm-boot/,$(VM_BOOTS))
 

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the kselftests for /dev/hakmem share: sizes, opening and mapping the
- * device, sysfs files, children, and waiting for a pool to refill.
+ * device, the fixture of the tests that need nothing else, sysfs and proc
+ * files, children, threads that map and unmap, and waiting for a pool to
+ * refill.  Include it after kselftest_harness.h (it uses the harness's
+ * macros), with _GNU_SOURCE defined (getcpu(), CPU_SET()).
  */
 #ifndef HAKMEM_KSELFTEST_H
 #define HAKMEM_KSELFTEST_H
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +26,9 @@
 
 #define SZ_2M		HAKMEM_SUPERSLAB_SIZE
 #define PAGE		4096UL
+
+#define NODE_DIR	"/sys/class/misc/hakmem/node%u/"
+#define PARAM_DIR	"/sys/module/hakmem/parameters/"
 
 /*
  * The 6.1 harness runs the test body even after SKIP() in FIXTURE_SETUP, so
@@ -118,6 +126,35 @@ static inline char *hk_region(int fd, bool device, size_t len)
 		.device = true,						\
 	}
 
+/*
+ * A fixture whose tests need an open descriptor of the device (self->fd)
+ * and nothing else; they skip when the module is not loaded.  A macro, as
+ * HK_MEMORY_VARIANTS is: a fixture defined here outright would be
+ * registered in every program that includes this file.
+ */
+#define HK_DEVICE_FIXTURE(fixture)					\
+	FIXTURE(fixture) {						\
+		int fd;							\
+	};								\
+									\
+	FIXTURE_SETUP(fixture)						\
+	{								\
+		self->fd = -1;						\
+		if (hk_test_left_out(_metadata->name))			\
+			SKIP_FROM_SETUP("HK_TEST=%s", getenv("HK_TEST")); \
+		self->fd = hk_open();					\
+		if (self->fd < 0 && errno == ENOENT)			\
+			SKIP_FROM_SETUP(HAKMEM_DEVICE			\
+					" does not exist (module not loaded)"); \
+		ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(errno)); \
+	}								\
+									\
+	FIXTURE_TEARDOWN(fixture)					\
+	{								\
+		if (self->fd >= 0)					\
+			close(self->fd);				\
+	}
+
 static inline int write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -150,6 +187,17 @@ static inline long long key_value(const char *path, const char *key, char sep)
 		}
 	fclose(f);
 	return val;
+}
+
+/* A "Key:  N kB" line of /proc/meminfo, /proc/self/status, smaps_rollup. */
+static inline long long proc_kb(const char *path, const char *key)
+{
+	return key_value(path, key, ':');
+}
+
+static inline long long meminfo_kb(const char *key)
+{
+	return proc_kb("/proc/meminfo", key);
 }
 
 /* The number a sysfs or proc file holds, or -1. */
@@ -203,15 +251,49 @@ static inline bool memcg_kmem(void)
 	return !strstr(line, "cgroup.memory=nokmem");
 }
 
+static inline int get_stats(int fd, struct hakmem_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	return ioctl(fd, HAKMEM_IOC_STATS, st);
+}
+
 /* The zeroed pages in all pools: a counter for wait_pool_pages(). */
 static inline long long hk_pool_zeroed_pages(int fd, int unused)
 {
 	struct hakmem_stats st;
 
-	memset(&st, 0, sizeof(st));
-	if (ioctl(fd, HAKMEM_IOC_STATS, &st))
+	if (get_stats(fd, &st))
 		return -1;
 	return st.pool_zeroed_pages;
+}
+
+/*
+ * The zeroed pages in the pool that serves this task: its node's pool when
+ * the module keeps one per node (the task may move between nodes), else
+ * the only one.
+ */
+static inline long long pool_pages_here(int fd, int unused)
+{
+	unsigned int cpu, node;
+	char path[96];
+
+	if (!getcpu(&cpu, &node)) {
+		snprintf(path, sizeof(path), NODE_DIR "pool_zeroed_pages",
+			 node);
+		if (!access(path, R_OK))
+			return read_ll(path);
+	}
+	return hk_pool_zeroed_pages(fd, unused);
+}
+
+/* Stay on the current CPU, and so on the current node's pool. */
+static inline void stay_here(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu(), &set);
+	sched_setaffinity(0, sizeof(set), &set);
 }
 
 /*
@@ -256,6 +338,43 @@ static inline int wait_pool_pages(int fd, long long pages, int ms,
 		usleep(20000);
 	}
 	return -1;
+}
+
+/* Wait up to @ms for the pool that serves this task to hold @pages. */
+static inline int wait_pool(int fd, unsigned long pages, int ms)
+{
+	return wait_pool_pages(fd, pages, ms, pool_pages_here, 0);
+}
+
+/* A thread or process that maps, checks, writes and unmaps regions. */
+struct worker {
+	int fd;
+	unsigned int seed;
+	int iterations;
+	int failures;
+};
+
+static inline void *map_unmap_worker(void *arg)
+{
+	struct worker *w = arg;
+	int i;
+
+	for (i = 0; i < w->iterations; i++) {
+		size_t len = (1 + rand_r(&w->seed) % 4) * SZ_2M;
+		char *p = hk_map(w->fd, len);
+
+		if (p == MAP_FAILED || (uintptr_t)p % SZ_2M) {
+			w->failures++;
+			continue;
+		}
+		if (first_nonzero(p, len) != -1)
+			w->failures++;
+		memset(p, 0xee, len);
+		if (rand_r(&w->seed) % 2)
+			munmap(p + SZ_2M / 2, SZ_2M / 2);
+		munmap(p, len);
+	}
+	return NULL;
 }
 
 #endif /* HAKMEM_KSELFTEST_H */

@@ -25,7 +25,6 @@
 #include "kselftest_harness.h"
 #include "hakmem_kselftest.h"
 
-#define PARAM_DIR	"/sys/module/hakmem/parameters/"
 #define MIB		(1LL << 20)
 
 /* A /proc/meminfo figure, in bytes, or -1. */

@@ -4,7 +4,8 @@
  * live, and unloads (and reloads) cleanly afterwards.
  *
  * Needs root and the path of the module in $HAKMEM_KO (to load it again).
- * Runs after hakmem_test, since it unloads the module.
+ * Runs after the other kselftests, since it unloads the module: the test VM
+ * runs them in name order (qemu/init.sh).
  */
 #define _GNU_SOURCE
 #include <errno.h>
