@@ -21,8 +21,9 @@
  * by chunk kind: tiny and mid blocks to heap.c, large ones to large.c.
  * This file is the top of a one-way stack:
  *
- *   alloc.c, init.c, stats.c, purge.c -> heap.c / large.c -> superslab.c
- *   -> backing*.c -> os.c / chunk_map.c, with fatal.c beside them all.
+ *   alloc.c, unshare.c, init.c, stats.c, purge.c -> heap.c / large.c
+ *   -> superslab.c -> backing*.c -> os.c / chunk_map.c / helper.c,
+ *   with fatal.c beside them all.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -34,8 +35,6 @@
 
 #include "hakmem.h"
 #include "internal.h"
-
-#define HK_EXPORT	__attribute__((visibility("default")))
 
 static HK_COLD void *hk_malloc_slow(size_t size);
 

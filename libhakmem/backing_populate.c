@@ -39,7 +39,7 @@
  * The helper only ever fills empty slots; takers only ever empty full ones.
  */
 static _Atomic(void *) stock[HK_POPULATE_STOCK];
-static sem_t wanted;			/* posted after each take */
+static sem_t wanted;			/* posted after each take; set up before the first start */
 static _Atomic unsigned int maps_before_start = HK_POPULATE_START;
 
 static void populate(void *addr, size_t size)
@@ -68,34 +68,29 @@ static bool fill_stock(void)
 	return true;
 }
 
-static void *helper_main(void *arg)
+static void stocker_run(struct hk_helper *h)
 {
 	struct sched_param param = { 0 };
 
-	(void)arg;
 	pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
-	for (;;) {
+	while (!hk_helper_stopping(h)) {
 		fill_stock();
 		/* Out of memory or full: either way, wait for the next take. */
 		while (sem_wait(&wanted) != 0)
 			;
 	}
-	return NULL;
 }
 
-static void start_helper(void)
+static void stocker_wake(void)
 {
-	pthread_attr_t attr;
-	pthread_t thread;
-
-	sem_init(&wanted, 0, 0);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* pthread_create() may call malloc: no hakmem lock is held here. */
-	if (pthread_create(&thread, &attr, helper_main, NULL) != 0)
-		atomic_store(&maps_before_start, HK_POPULATE_START);	/* try again later */
-	pthread_attr_destroy(&attr);
+	sem_post(&wanted);
 }
+
+static struct hk_helper stocker = {
+	.name	= "hakmem-populate",
+	.run	= stocker_run,
+	.wake	= stocker_wake,
+};
 
 /* Count a SuperSlab map; true for exactly one caller, the HK_POPULATE_START-th. */
 static bool countdown_to_start(void)
@@ -113,8 +108,12 @@ static void *populate_map(size_t size)
 
 	if (size != HK_SS_SIZE)
 		return hk_os_map_aligned(size, HK_SS_SIZE, false);
-	if (countdown_to_start())
-		start_helper();
+	if (countdown_to_start()) {
+		sem_init(&wanted, 0, 0);
+		/* pthread_create() may call malloc: no hakmem lock is held here. */
+		if (!hk_helper_start(&stocker))
+			atomic_store(&maps_before_start, HK_POPULATE_START);	/* try again later */
+	}
 	for (unsigned int i = 0; i < HK_POPULATE_STOCK && !ss; i++) {
 		if (atomic_load_explicit(&stock[i], memory_order_relaxed))
 			ss = atomic_exchange_explicit(&stock[i], NULL, memory_order_acquire);

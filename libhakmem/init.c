@@ -75,6 +75,7 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
+	hk_helpers_fork_child();
 	hk_populate_fork_child();
 	hk_heaps_fork_child();
 	hk_purge_fork_child();

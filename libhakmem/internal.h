@@ -14,7 +14,7 @@
  * every 64 KiB page of its own SuperSlabs to the page's descriptor, and
  * the descriptor's bounds say whether the pointer is one of its blocks.
  * A pointer the heap does not map is asked about on the slow path, in a
- * flat chunk map of which 2 MiB chunks are hakmem's, so a foreign pointer
+ * chunk map of which 2 MiB chunks are hakmem's, so a foreign pointer
  * is reported instead of dereferenced; a SuperSlab's header is found by
  * masking: ptr & ~(2 MiB - 1).
  */
@@ -27,12 +27,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "size_class.h"
 
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #define HK_HIDDEN	__attribute__((visibility("hidden")))
+#define HK_EXPORT	__attribute__((visibility("default")))
 #define HK_COLD		__attribute__((cold, noinline))
 
 #define HK_SS_SHIFT		21
@@ -236,18 +238,29 @@ enum {
 #define HK_CHUNKS		((size_t)1 << (HK_ADDR_BITS - HK_SS_SHIFT))
 
 /*
- * One byte per chunk, flat, so that free() asks with one load: 64 MiB of
- * .bss of which a page is touched per 8 GiB of address space hakmem uses.
+ * Two levels (chunk_map.c): a root of leaf pointers, and leaves of one
+ * byte per chunk, each covering 128 GiB of address space.  free()'s slow
+ * path asks with two dependent loads; a missing leaf means no chunk of
+ * ours.
  */
-extern HK_HIDDEN uint8_t hk_chunk_map[HK_CHUNKS];
+#define HK_CHUNK_LEAF_BITS	16
+#define HK_CHUNK_LEAF_SIZE	((size_t)1 << HK_CHUNK_LEAF_BITS)
+#define HK_CHUNK_LEAVES		(HK_CHUNKS >> HK_CHUNK_LEAF_BITS)
+
+extern HK_HIDDEN _Atomic(uint8_t *) hk_chunk_root[HK_CHUNK_LEAVES];
 
 static inline unsigned int hk_chunk_kind(const void *p)
 {
 	uintptr_t chunk = (uintptr_t)p >> HK_SS_SHIFT;
+	uint8_t *leaf;
 
 	if (unlikely(chunk >= HK_CHUNKS))
 		return HK_CHUNK_NONE;
-	return __atomic_load_n(&hk_chunk_map[chunk], __ATOMIC_RELAXED);
+	leaf = atomic_load_explicit(&hk_chunk_root[chunk >> HK_CHUNK_LEAF_BITS],
+				    memory_order_acquire);
+	if (!leaf)
+		return HK_CHUNK_NONE;
+	return __atomic_load_n(&leaf[chunk & (HK_CHUNK_LEAF_SIZE - 1)], __ATOMIC_RELAXED);
 }
 
 HK_HIDDEN bool hk_chunk_map_set(const void *chunk, unsigned int kind);
@@ -454,6 +467,31 @@ HK_HIDDEN void hk_os_unmap(void *addr, size_t size);
 HK_HIDDEN void hk_os_purge(void *addr, size_t size);
 HK_HIDDEN void hk_os_seal(void *addr, size_t size);
 HK_HIDDEN uint64_t hk_clock_ms(void);
+
+/*
+ * helper.c: hakmem's own threads.  Each blocks every signal; its run()
+ * returns once hk_helper_stopping(), which its wake() makes it look at.
+ */
+#define HK_HELPER_STACK		(64 * 1024)
+
+struct hk_helper {
+	const char *name;		/* the thread's name, as ps and top show it */
+	void (*run)(struct hk_helper *h);
+	void (*wake)(void);
+	/* helper.c's own */
+	pthread_t thread;
+	_Atomic pid_t tid;
+	_Atomic int state;
+	bool registered;
+	struct hk_helper *next;
+};
+/* Start @h unless it runs; true if this call started it.  No hakmem lock may be held. */
+HK_HIDDEN bool hk_helper_start(struct hk_helper *h);
+HK_HIDDEN bool hk_helper_stopping(const struct hk_helper *h);
+/* Around a call the kernel allows only single-threaded processes. */
+HK_HIDDEN void hk_helpers_pause(void);
+HK_HIDDEN void hk_helpers_resume(void);
+HK_HIDDEN void hk_helpers_fork_child(void);
 
 /* backing*.c: where SuperSlabs come from */
 struct hk_backing {

@@ -19,12 +19,13 @@
  * each of its threads has run once more.
  *
  * Both requests come through flags that any layer may set without a lock;
- * the API layer passes them on where it holds no hakmem lock.
+ * the API layer passes them on where it holds no hakmem lock.  The thread
+ * is a helper (helper.c): it may be stopped at any wait and started again,
+ * and keeps any request it had for the next start.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <time.h>
 
 #include "internal.h"
@@ -37,14 +38,6 @@ static pthread_cond_t requested_cond = PTHREAD_COND_INITIALIZER;
 /* Something was left to decay since the last pass began; guarded by hk_purge_lock. */
 static bool requested;
 
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&t, &t) != 0)
-		;
-}
-
 /* One pass over everything that decays; true if something is left for later. */
 static bool purge_pass(void)
 {
@@ -55,45 +48,64 @@ static bool purge_pass(void)
 	return left;
 }
 
-static void *purger_main(void *arg)
+/* Wait @ms with hk_purge_lock held; false if told to stop meanwhile. */
+static bool wait_ms(struct hk_helper *h, uint64_t ms)
 {
-	(void)arg;
-	for (;;) {
-		pthread_mutex_lock(&hk_purge_lock);
-		while (!requested)
-			pthread_cond_wait(&requested_cond, &hk_purge_lock);
-		requested = false;
-		pthread_mutex_unlock(&hk_purge_lock);
+	struct timespec until;
 
-		do
-			sleep_ms(hk_options.decay_ms / 2 + 1);
-		while (purge_pass());
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
 	}
-	return NULL;
+	while (!hk_helper_stopping(h)) {
+		if (pthread_cond_clockwait(&requested_cond, &hk_purge_lock, CLOCK_MONOTONIC,
+					   &until) == ETIMEDOUT)
+			return true;
+	}
+	return false;
 }
 
 /*
- * Start the thread with every signal blocked: signals are the program's
- * business, as is errno, which a malloc that succeeded leaves alone.
+ * Wait for a request, then pass every half delay until nothing is left.
+ * A request that comes during a pass, or is interrupted by a stop, is
+ * kept for the next round, or the next start.
  */
-static void start_thread(void)
+static void purger_run(struct hk_helper *h)
 {
-	int saved_errno = errno;
-	sigset_t all, old;
-	pthread_attr_t attr;
-	pthread_t thread;
+	bool left;
 
-	sigfillset(&all);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (pthread_create(&thread, &attr, purger_main, NULL) == 0)
-		pthread_setname_np(thread, "hakmem-purge");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	errno = saved_errno;
+	pthread_mutex_lock(&hk_purge_lock);
+	while (!hk_helper_stopping(h)) {
+		if (!requested) {
+			pthread_cond_wait(&requested_cond, &hk_purge_lock);
+			continue;
+		}
+		if (!wait_ms(h, hk_options.decay_ms / 2 + 1))
+			break;
+		requested = false;
+		pthread_mutex_unlock(&hk_purge_lock);
+		left = purge_pass();
+		pthread_mutex_lock(&hk_purge_lock);
+		requested |= left;
+	}
+	pthread_mutex_unlock(&hk_purge_lock);
 }
+
+static void purger_wake(void)
+{
+	pthread_mutex_lock(&hk_purge_lock);
+	pthread_cond_broadcast(&requested_cond);
+	pthread_mutex_unlock(&hk_purge_lock);
+}
+
+static struct hk_helper purger = {
+	.name	= "hakmem-purge",
+	.run	= purger_run,
+	.wake	= purger_wake,
+};
 
 /*
  * From malloc's slow paths, with no lock held: start the purger if it is
@@ -113,7 +125,7 @@ void hk_purge_start(void)
 	    !atomic_compare_exchange_strong_explicit(&hk_purge_state, &needed, HK_PURGE_STARTED,
 						     memory_order_relaxed, memory_order_relaxed))
 		return;
-	start_thread();
+	hk_helper_start(&purger);
 }
 
 /* Memory was left to decay: wake the purger, or have it begin with a pass. */

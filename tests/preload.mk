@@ -30,13 +30,6 @@ PL_PRELOAD = env LD_PRELOAD=$(abspath $(LIB_SO))
 # meant to reach the allocator; the compiler must not fold or drop the calls.
 PL_CFLAGS := $(HK_CFLAGS) $(CFLAGS) -fno-builtin
 
-PL_CONF_GROUPS := identity init-errno align zero memalign memalign-einval memalign-round valloc huge \
-	calloc-overflow calloc-dirty realloc realloc-zero reallocarray trim trim-rss \
-	decay-idle decay-exited-thread decay-fork-child idle-quiet small-no-thread join-threads \
-	mid-reuse large-reuse large-buffer pshared-futex \
-	mallinfo2 mallopt free-sized invalid-free-stack invalid-free-static \
-	invalid-free-interior invalid-free-header double-free double-free-interleaved \
-	double-free-cross-thread corrupted-free-list
 PL_STRESS_TESTS := random xthread churn fork
 PL_TSAN_TESTS := random xthread churn
 PL_PROGRAMS := python gcc gxx git sort bash
@@ -71,7 +64,7 @@ $(PL_FORK_INIT): tests/stress/fork_init.c $(LIB_SRCS) $(LIB_HDRS)
 	$(CC) $(UNIT_CFLAGS) $(CFLAGS) -o $@ $< $(LIB_SRCS)
 
 test-conformance: $(LIB_SO) $(PL_CONF) $(PL_OPERATORS)
-	@for g in $(PL_CONF_GROUPS); do \
+	@for g in $$($(PL_CONF) -l); do \
 		$(PL_RUN) conformance-$$g $(PL_PRELOAD) $(PL_CONF) $(PRELOAD_CONF_FLAGS) $$g; \
 	done
 	@$(PL_RUN) conformance-cxx-operators $(PL_PRELOAD) $(PL_OPERATORS) \
@@ -95,7 +88,8 @@ test-programs: $(LIB_SO)
 	done
 
 # The populate backing adds a helper thread (and fork handling for it): run
-# the tests that exercise threads, fork and memory reuse on it as well.
+# the tests that exercise threads, fork, memory reuse and the helpers'
+# invisibility on it as well.
 PL_POPULATE = $(PL_PRELOAD) HAKMEM_BACKING=populate
 
 test-backings: $(LIB_SO) $(PL_STRESS) $(PL_CONF)
@@ -104,6 +98,6 @@ test-backings: $(LIB_SO) $(PL_STRESS) $(PL_CONF)
 	@for t in $(PL_STRESS_TESTS); do \
 		$(PL_RUN) populate-stress-$$t $(PL_POPULATE) $(PL_STRESS) $$t; \
 	done
-	@for g in calloc-dirty realloc align trim-rss; do \
+	@for g in calloc-dirty realloc align trim-rss unshare-user setns-mnt helper-signals; do \
 		$(PL_RUN) populate-conformance-$$g $(PL_POPULATE) $(PL_CONF) $$g; \
 	done

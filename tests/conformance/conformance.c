@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <malloc.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1222,6 +1223,348 @@ static void test_join_threads(void)
 	check_in_child("5 rounds of 12 threads joined", join_rounds, 20000);
 }
 
+/* ------------------------------------------------------------------ */
+/* single-threaded calls: the kernel allows some only in a process of   */
+/* one thread; hakmem's helper threads must not make them fail          */
+
+/*
+ * Blocks enough to need every helper hakmem has (the purger past one
+ * SuperSlab, the populate backing's past 16) when the program allocates
+ * and frees before it sandboxes itself, as bubblewrap or a browser do.
+ */
+#define HELPER_BLOCKS	40000
+
+static void need_helpers(void)
+{
+	void **p = pointer_array(HELPER_BLOCKS);
+	int threads;
+
+	fill_blocks(p, HELPER_BLOCKS);
+	for (size_t i = 0; i < HELPER_BLOCKS; i++)
+		free(p[i]);
+	munmap(p, HELPER_BLOCKS * sizeof(void *));
+	other_threads_switches(&threads);
+	EXPECT_HAKMEM(threads >= 1, "no helper thread after %d x %d B: the test shows nothing",
+		      HELPER_BLOCKS, DECAY_BLOCK);
+}
+
+/*
+ * Memory still decays afterwards, so the helpers came back.  Enough of it
+ * that the populate backing's stock is less than a tenth.
+ */
+static void decay_after(const char *call)
+{
+	printf("note %s: %s succeeded; now checking decay\n", cur_group, call);
+	check_freed_blocks_decay(DECAY_BLOCKS);
+}
+
+/*
+ * A process that made namespaces with unshare(@flags) and waits; the
+ * test joins them through /proc/<pid>/ns.  Its exit is the test's.
+ */
+struct ns_holder {
+	pid_t pid;
+	int release;	/* closing it lets the holder exit */
+};
+
+static bool ns_holder_start(struct ns_holder *h, int flags)
+{
+	int ready[2], release[2], err = 0;
+
+	if (pipe(ready) || pipe(release)) {
+		CHECK(false, "pipe: %s", strerror(errno));
+		return false;
+	}
+	h->pid = fork();
+	if (h->pid == 0) {
+		char c;
+
+		close(ready[0]);
+		close(release[1]);
+		err = unshare(flags) ? errno : 0;
+		if (write(ready[1], &err, sizeof(err)) != sizeof(err))
+			_exit(1);
+		while (read(release[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(release[0]);
+	h->release = release[1];
+	if (h->pid < 0 || read(ready[0], &err, sizeof(err)) != sizeof(err))
+		err = ECHILD;
+	close(ready[0]);
+	CHECK(err == 0, "the namespace holder's unshare(%#x): %s", flags, strerror(err));
+	return err == 0;
+}
+
+static void ns_holder_end(struct ns_holder *h)
+{
+	close(h->release);
+	waitpid(h->pid, NULL, 0);
+}
+
+/* setns() into the holder's namespace @ns of type @type; true if it worked. */
+static bool join_ns(const struct ns_holder *h, const char *ns, int type)
+{
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)h->pid, ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		CHECK(false, "open %s: %s", path, strerror(errno));
+		return false;
+	}
+	ret = setns(fd, type);
+	CHECK(ret == 0, "setns(%s) with memory freed: %s", ns, strerror(errno));
+	close(fd);
+	return ret == 0;
+}
+
+static void unshare_body(int flags, const char *call)
+{
+	int ret;
+
+	need_helpers();
+	ret = unshare(flags);
+	CHECK(ret == 0, "%s with memory freed: %s", call, strerror(errno));
+	if (ret == 0)
+		decay_after(call);
+}
+
+static void unshare_user_body(void)
+{
+	unshare_body(CLONE_NEWUSER, "unshare(CLONE_NEWUSER)");
+}
+
+/* unshare(CLONE_VM) shares nothing new: it only asks the kernel whether the process is alone. */
+static void unshare_vm_body(void)
+{
+	unshare_body(CLONE_VM | CLONE_SIGHAND | CLONE_THREAD, "unshare(CLONE_VM)");
+}
+
+/*
+ * Each setns() test joins the holder's user namespace first, which gives
+ * it the capabilities the other namespaces ask for, root or not.
+ */
+static void setns_body(const char *ns, int type, int holder_flags)
+{
+	struct ns_holder h;
+
+	if (!ns_holder_start(&h, CLONE_NEWUSER | holder_flags))
+		return;
+	need_helpers();
+	if (join_ns(&h, "user", CLONE_NEWUSER) && (!type || join_ns(&h, ns, type)))
+		decay_after(ns);
+	ns_holder_end(&h);
+}
+
+static void setns_user_body(void)
+{
+	setns_body("user", 0, 0);
+}
+
+static void setns_mnt_body(void)
+{
+	setns_body("mnt", CLONE_NEWNS, CLONE_NEWNS);
+}
+
+/* A time namespace is entered by its holder's children: join that one. */
+static void setns_time_body(void)
+{
+	setns_body("time_for_children", CLONE_NEWTIME, CLONE_NEWTIME);
+}
+
+/*
+ * Signals no thread can block: SIGKILL, SIGSTOP, and the two the C
+ * library keeps for itself (cancellation, the setxid broadcast).
+ */
+#define SIGBIT(sig)		(1ull << ((sig) - 1))
+#define UNBLOCKABLE_SIGNALS	(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP) | SIGBIT(32) | SIGBIT(33))
+
+/*
+ * Every helper thread blocks every signal: a process-directed signal goes
+ * to one of the program's threads, as the program arranged.
+ */
+static void test_helper_signals(void)
+{
+	char dents[4096], path[64], buf[2048];
+	int dir, threads = 0, self = (int)syscall(SYS_gettid);
+	long n;
+
+	need_helpers();
+	dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY);
+	while ((n = syscall(SYS_getdents64, dir, dents, sizeof(dents))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(dents + off);
+			unsigned long long blocked;
+			char name[32] = "";
+			char *s;
+
+			off += d->d_reclen;
+			if (d->d_name[0] == '.' || atoi(d->d_name) == self)
+				continue;
+			threads++;
+			snprintf(path, sizeof(path), "/proc/self/task/%s/status", d->d_name);
+			read_proc(path, buf, sizeof(buf));
+			sscanf(buf, "Name:\t%31s", name);
+			s = strstr(buf, "SigBlk:");
+			blocked = s ? strtoull(s + 7, NULL, 16) : 0;
+			CHECK((blocked | UNBLOCKABLE_SIGNALS) == ~0ull,
+			      "thread %s (%s) lets signals through: SigBlk %016llx", d->d_name, name,
+			      blocked);
+		}
+	}
+	close(dir);
+	printf("note %s: %d helper thread(s)\n", cur_group, threads);
+}
+
+static void test_unshare_user(void)
+{
+	check_in_child("unshare(CLONE_NEWUSER)", unshare_user_body, 20000);
+}
+
+static void test_unshare_vm(void)
+{
+	check_in_child("unshare(CLONE_VM)", unshare_vm_body, 20000);
+}
+
+static void test_setns_user(void)
+{
+	check_in_child("setns(user)", setns_user_body, 20000);
+}
+
+static void test_setns_mnt(void)
+{
+	check_in_child("setns(mnt)", setns_mnt_body, 20000);
+}
+
+static void test_setns_time(void)
+{
+	check_in_child("setns(time)", setns_time_body, 20000);
+}
+
+/*
+ * commit-charge: what the kernel charges against the commit limit under
+ * vm.overcommit_memory=2 (every private writable mapping, whether touched
+ * or not, MAP_NORESERVE or not).  A small program commits no more under hakmem than under the C
+ * library's malloc plus a few MiB: its SuperSlab, its heap, the chunk
+ * map's leaf.  The C library's figure comes from the same program run
+ * again without LD_PRELOAD.
+ */
+#define COMMIT_SLACK	(6 * MiB)
+
+/* Whether the space-separated @flags include @flag. */
+static bool vm_flag(const char *flags, const char *flag)
+{
+	size_t len = strlen(flag);
+
+	for (const char *f = strstr(flags, flag); f; f = strstr(f + 1, flag)) {
+		if (f[-1] == ' ' && (f[len] == ' ' || f[len] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether a mapping of these VmFlags is charged under strict overcommit:
+ * it is now ("ac"), or it is private and writable, which MAP_NORESERVE
+ * exempts only while vm.overcommit_memory is not 2.
+ */
+static bool charged_mapping(const char *flags)
+{
+	return vm_flag(flags, "ac") || (vm_flag(flags, "wr") && !vm_flag(flags, "sh"));
+}
+
+/* The sizes of this process's mappings that strict overcommit charges. */
+static size_t commit_charge(void)
+{
+	static char smaps[1 << 20];
+	size_t len = 0, size_kb = 0, charged = 0;
+	int fd = open("/proc/self/smaps", O_RDONLY);
+	ssize_t n;
+
+	while (fd >= 0 && len < sizeof(smaps) - 1 &&
+	       (n = read(fd, smaps + len, sizeof(smaps) - 1 - len)) > 0)
+		len += (size_t)n;
+	if (fd < 0 || len == sizeof(smaps) - 1) {
+		fprintf(stderr, "cannot read /proc/self/smaps\n");
+		exit(2);
+	}
+	close(fd);
+	smaps[len] = '\0';
+	for (char *line = smaps; *line; line = strchr(line, '\n') + 1) {
+		char *end = strchr(line, '\n');
+
+		*end = '\0';
+		if (!strncmp(line, "Size:", 5))
+			size_kb = strtoul(line + 5, NULL, 10);
+		else if (!strncmp(line, "VmFlags:", 8) && charged_mapping(line + 8))
+			charged += size_kb * KiB;
+		*end = '\n';
+	}
+	return charged;
+}
+
+/* A small program's allocations: tiny, mid and large blocks, all in use. */
+static size_t commit_workload(void)
+{
+	static const size_t sizes[][2] = { { 64, 1000 }, { 8 * KiB, 100 }, { 256 * KiB, 4 },
+					   { 2 * MiB, 1 } };
+
+	for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
+		for (size_t j = 0; j < sizes[i][1]; j++)
+			written_block(sizes[i][0]);
+	}
+	return commit_charge();
+}
+
+/* The workload's charge in this program run again without LD_PRELOAD. */
+static size_t commit_charge_without_preload(void)
+{
+	extern char **environ;
+	char *env[256], *argv[] = { "conformance", "--commit-charge", NULL }, out[64] = "";
+	size_t envc = 0, charge = 0;
+	int fds[2];
+	pid_t pid;
+
+	for (char **e = environ; *e && envc < ARRAY_LEN(env) - 1; e++) {
+		if (strncmp(*e, "LD_PRELOAD=", 11))
+			env[envc++] = *e;
+	}
+	env[envc] = NULL;
+	if (pipe(fds)) {
+		perror("pipe");
+		exit(2);
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		execve("/proc/self/exe", argv, env);
+		_exit(127);
+	}
+	close(fds[1]);
+	if (read(fds[0], out, sizeof(out) - 1) <= 0 || sscanf(out, "%zu", &charge) != 1)
+		CHECK(false, "no charge from the program run without LD_PRELOAD");
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	return charge;
+}
+
+static void test_commit_charge(void)
+{
+	size_t libc = commit_charge_without_preload();
+	size_t here = commit_workload();
+
+	printf("note %s: %zu KiB charged, %zu KiB without LD_PRELOAD\n", cur_group, here / KiB,
+	       libc / KiB);
+	CHECK(libc && here <= libc + COMMIT_SLACK,
+	      "commits %zu KiB, %zu KiB more than the C library's malloc (want <= %zu KiB more)",
+	      here / KiB, (here - libc) / KiB, COMMIT_SLACK / KiB);
+}
+
 /*
  * mid-reuse: a block that grows through the mid sizes, as an interpreter's
  * stack does, leaves an empty slab of each size behind it.  Their pages do
@@ -1814,6 +2157,13 @@ static const struct group {
 	{ "idle-quiet", test_idle_quiet },
 	{ "small-no-thread", test_small_no_thread },
 	{ "join-threads", test_join_threads },
+	{ "unshare-user", test_unshare_user },
+	{ "unshare-vm", test_unshare_vm },
+	{ "setns-user", test_setns_user },
+	{ "setns-mnt", test_setns_mnt },
+	{ "setns-time", test_setns_time },
+	{ "helper-signals", test_helper_signals },
+	{ "commit-charge", test_commit_charge },
 	{ "mid-reuse", test_mid_reuse },
 	{ "large-reuse", test_large_reuse },
 	{ "large-buffer", test_large_buffer },
@@ -1860,6 +2210,10 @@ int main(int argc, char **argv)
 	for (; first < argc && argv[first][0] == '-'; first++) {
 		if (!strcmp(argv[first], "--any-allocator") || !strcmp(argv[first], "-a")) {
 			any_allocator = true;
+		} else if (!strcmp(argv[first], "--commit-charge")) {
+			/* test_commit_charge()'s baseline, in a process of its own */
+			printf("%zu\n", commit_workload());
+			return 0;
 		} else if (!strcmp(argv[first], "-l")) {
 			for (size_t i = 0; i < ARRAY_LEN(groups); i++)
 				puts(groups[i].name);

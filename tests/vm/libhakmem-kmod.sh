@@ -85,6 +85,25 @@ first_touch_faults() {
 	[ -n "$dev" ] && [ "$dev" -le $((16 + 8)) ]
 }
 
+# Under strict overcommit with 32 MiB left to commit, a small program still
+# runs with libhakmem (and its baseline run without, in commit-charge): the
+# library commits only what it uses.  The limit is set in kilobytes, above
+# what the VM has committed, and restored at once.
+strict_overcommit() {	# strict_overcommit COMMAND...
+	vm=/proc/sys/vm
+	mode=$(cat $vm/overcommit_memory) kb=$(cat $vm/overcommit_kbytes)
+	ratio=$(cat $vm/overcommit_ratio)
+	committed=$(awk '/^Committed_AS:/ { print $2 }' /proc/meminfo)
+	echo $((committed + 32 * 1024)) > $vm/overcommit_kbytes &&
+		echo 2 > $vm/overcommit_memory
+	"$@"
+	rc=$?
+	echo "$mode" > $vm/overcommit_memory
+	if [ "$kb" -gt 0 ]; then echo "$kb" > $vm/overcommit_kbytes
+	else echo "$ratio" > $vm/overcommit_ratio; fi
+	return $rc
+}
+
 echo "TAP version 13"
 check "libhakmem uses /dev/hakmem by default" uses_device preload
 check "libhakmem uses /dev/hakmem with HAKMEM_BACKING=kmod" uses_device kmod
@@ -93,9 +112,11 @@ check "first touch of fresh heap: at most 1 fault per 2 MiB and the set-up's" \
 # Robust and pshared pthread objects in malloc'd memory (pshared-futex) take
 # shared futexes, which the device's pages take as anonymous ones do.
 for g in identity align zero realloc calloc-dirty trim double-free invalid-free-stack \
-		pshared-futex; do
+		pshared-futex unshare-user setns-mnt helper-signals; do
 	check "conformance $g by default" preload "$dir/conformance" "$g"
 done
+check "a small program under strict overcommit, 32 MiB left" \
+	strict_overcommit preload "$dir/conformance" identity commit-charge
 for t in random xthread churn fork; do
 	check "stress $t by default" preload "$dir/stress" "$t" 20
 done
