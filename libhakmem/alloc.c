@@ -23,7 +23,7 @@
  *
  *   alloc.c, unshare.c, init.c, stats.c, purge.c -> heap.c / large.c
  *   -> superslab.c -> backing*.c -> os.c / chunk_map.c / helper.c,
- *   with fatal.c beside them all.
+ *   with state.c's variables below and fatal.c beside them all.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -37,6 +37,22 @@
 #include "internal.h"
 
 static HK_COLD void *hk_malloc_slow(size_t size);
+
+/* From free(), which must never start a thread (see purge.c). */
+static inline void hk_purge_poll(void)
+{
+	if (unlikely(atomic_load_explicit(&hk_purge_wanted, memory_order_relaxed)))
+		hk_purge_kick();
+}
+
+/* From malloc's slow paths. */
+static inline void hk_purge_poll_malloc(void)
+{
+	if (unlikely(atomic_load_explicit(&hk_purge_state, memory_order_relaxed) ==
+		     HK_PURGE_NEEDED))
+		hk_purge_start();
+	hk_purge_poll();
+}
 
 /*
  * malloc's second try for a @size up to HK_DIRECT_MAX: the current slab's

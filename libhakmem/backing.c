@@ -18,8 +18,6 @@
 
 #include "internal.h"
 
-pthread_mutex_t hk_backing_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static void *mmap_backing_map(size_t size)
 {
 	return hk_os_map_aligned(size, HK_SS_SIZE, false);

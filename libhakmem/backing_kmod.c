@@ -47,6 +47,7 @@ struct hk_stock {
 	unsigned int count;
 };
 
+pthread_mutex_t hk_backing_lock = PTHREAD_MUTEX_INITIALIZER;
 static int dev_fd = -1;
 static bool dev_purges;			/* the module has HAKMEM_IOC_PURGE */
 static struct hk_stock stock;		/* guarded by hk_backing_lock */

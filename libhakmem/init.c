@@ -26,21 +26,6 @@
 
 #include "internal.h"
 
-struct hk_options hk_options = {
-	.stats = false,
-	.decay_ms = 100,
-	.backing = HK_BACKING_AUTO,
-};
-
-/*
- * The key of free tags and free-list links.  It must not change once a
- * block exists: set-up reads AT_RANDOM before anything can allocate.
- */
-#define HK_TAG_KEY_BUILTIN	0x9e3779b97f4a7c15u
-uintptr_t hk_tag_key = HK_TAG_KEY_BUILTIN;
-
-pthread_key_t hk_heap_key;
-
 /* INIT_NONE, INIT_DONE, or the pid of the process in which set-up is running. */
 enum { INIT_NONE = 0, INIT_DONE = -1 };
 static _Atomic pid_t init_state;

@@ -382,7 +382,7 @@ static inline hk_heap_t *hk_heap_self(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Process-wide state, options and locks                              */
+/* Process-wide state (state.c), options and locks                    */
 
 enum hk_backing_choice {
 	HK_BACKING_AUTO, HK_BACKING_KMOD, HK_BACKING_POPULATE, HK_BACKING_MMAP,
@@ -395,6 +395,12 @@ struct hk_options {
 };
 
 extern HK_HIDDEN struct hk_options hk_options;
+/*
+ * The key of free tags and free-list links.  It must not change once a
+ * block exists: set-up mixes AT_RANDOM into the built-in value before
+ * anything can allocate.
+ */
+#define HK_TAG_KEY_BUILTIN	0x9e3779b97f4a7c15u
 extern HK_HIDDEN uintptr_t hk_tag_key;
 /*
  * Process-wide locks, in the order they nest (the fork handlers take them
@@ -547,9 +553,10 @@ HK_HIDDEN bool hk_large_cache_decay(void);
 /*
  * purge.c: the background purger.  Any layer, without a lock, says when
  * the process grows big enough to need one (hk_purge_need()) and when
- * memory is left to decay (hk_purge_want()); the API layer passes both on
- * where it holds no hakmem lock: malloc's slow paths start the purger
- * (pthread_create() calls malloc), malloc and free wake it.
+ * memory is left to decay (hk_purge_want()), in flags of state.c; the API
+ * layer passes both on where it holds no hakmem lock (alloc.c): malloc's
+ * slow paths start the purger (pthread_create() calls malloc), malloc and
+ * free wake it.
  */
 enum { HK_PURGE_UNNEEDED, HK_PURGE_NEEDED, HK_PURGE_STARTED };
 extern HK_HIDDEN _Atomic int hk_purge_state;
@@ -573,23 +580,7 @@ static inline void hk_purge_want(void)
 		atomic_store_explicit(&hk_purge_wanted, true, memory_order_relaxed);
 }
 
-/* From free(), which must never start a thread (see purge.c). */
-static inline void hk_purge_poll(void)
-{
-	if (unlikely(atomic_load_explicit(&hk_purge_wanted, memory_order_relaxed)))
-		hk_purge_kick();
-}
-
-/* From malloc's slow paths. */
-static inline void hk_purge_poll_malloc(void)
-{
-	if (unlikely(atomic_load_explicit(&hk_purge_state, memory_order_relaxed) ==
-		     HK_PURGE_NEEDED))
-		hk_purge_start();
-	hk_purge_poll();
-}
-
-/* stats.c */
+/* state.c: the process-wide counters; stats.c presents them */
 struct hk_global_stats {
 	_Atomic uint64_t ss_mapped;		/* SuperSlabs mapped from the backing */
 	_Atomic uint64_t ss_unmapped;
@@ -618,6 +609,7 @@ static inline void hk_stat_peak(_Atomic uint64_t *live, _Atomic uint64_t *peak, 
 		;
 }
 
+/* stats.c */
 HK_HIDDEN void hk_stats_init(void);
 HK_HIDDEN void hk_stats_print(void);
 struct mallinfo2;

@@ -3,7 +3,7 @@
 # hakmem_* names are exported.
 
 LIB_SRCS := $(addprefix libhakmem/,alloc.c backing.c backing_kmod.c backing_populate.c chunk_map.c fatal.c \
-	heap.c helper.c init.c large.c os.c purge.c stats.c superslab.c unshare.c)
+	heap.c helper.c init.c large.c os.c purge.c state.c stats.c superslab.c unshare.c)
 LIB_HDRS := $(wildcard libhakmem/*.h) uapi/linux/hakmem.h
 
 # -fno-builtin-*: stop the compiler from turning hakmem's own code into calls

@@ -30,9 +30,6 @@
 
 #include "internal.h"
 
-_Atomic bool hk_purge_wanted;
-_Atomic int hk_purge_state;
-
 pthread_mutex_t hk_purge_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t requested_cond = PTHREAD_COND_INITIALIZER;
 /* Something was left to decay since the last pass began; guarded by hk_purge_lock. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Statistics: process-wide counters (atomics, touched only on slow paths)
- * plus per-heap counters summed on demand.  The fast paths count nothing:
+ * Statistics: the process-wide counters (atomics in state.c, bumped only
+ * on slow paths) plus per-heap counters summed on demand, presented as the
+ * HAKMEM_STATS summary and mallinfo2().  The fast paths count nothing:
  * slab refills and SuperSlab traffic say what each size path did.
  */
 #include <fcntl.h>
@@ -10,8 +11,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-struct hk_global_stats hk_stats;
 
 /*
  * Where the summary goes: a private duplicate of stderr taken at start-up,

@@ -2,7 +2,7 @@
 # VM, and ends with one line "N passed, N failed"; it fails if any failed.
 #
 #   make test-unit          internals, plain and under ASan+UBSan
-#   make test-layers        libhakmem's files call each other one way only
+#   make test-layers        libhakmem's files call and share data one way only
 #   make test-conformance   the API under LD_PRELOAD (tests/preload.mk)
 #   make test-stress        threads, remote frees, fork (tests/preload.mk)
 #   make test-tsan          the stress test under ThreadSanitizer
