@@ -2,7 +2,7 @@
 # static archive.  Internals are hidden; only the malloc family and the
 # hakmem_* names are exported.
 
-LIB_SRCS := $(addprefix libhakmem/,alloc.c backing.c backing_kmod.c backing_populate.c chunk_map.c fatal.c \
+LIB_SRCS := $(addprefix libhakmem/,alloc.c alloc_cxx.c alloc_glibc.c alloc_override.c backing.c backing_kmod.c backing_populate.c chunk_map.c fatal.c \
 	heap.c helper.c init.c large.c os.c purge.c state.c stats.c superslab.c unshare.c)
 LIB_HDRS := $(wildcard libhakmem/*.h) uapi/linux/hakmem.h
 
