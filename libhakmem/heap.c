@@ -305,14 +305,19 @@ static void queue_drain(hk_heap_t *heap)
 							memory_order_relaxed));
 }
 
-/* Drain the remote frees of the exited threads' heaps that have some waiting. */
+/*
+ * Drain the remote frees of the exited threads' heaps that have some
+ * waiting.  Not when hk_heaps_lock is taken: its holder may be the
+ * purger, whose pass over every heap drains the pooled ones anyway, and
+ * a refill does not wait for that; what stays queued is drained next time.
+ */
 static void drain_pool(void)
 {
 	hk_heap_t *heap, *next;
 
-	if (!atomic_load_explicit(&heaps_drain, memory_order_relaxed))
+	if (!atomic_load_explicit(&heaps_drain, memory_order_relaxed) ||
+	    pthread_mutex_trylock(&hk_heaps_lock) != 0)
 		return;
-	pthread_mutex_lock(&hk_heaps_lock);
 	heap = atomic_exchange_explicit(&heaps_drain, NULL, memory_order_acquire);
 	for (; heap; heap = next) {
 		next = heap->next_drain;

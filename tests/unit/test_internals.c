@@ -344,7 +344,10 @@ static void *adopt_and_wait(void *arg)
 	return NULL;
 }
 
-/* Have this thread's heap take new slabs until @heap is off the pool's drain stack. */
+/*
+ * Have this thread's heap take new slabs until @heap is off the pool's
+ * drain stack (a refill may find the pool's lock taken and not drain).
+ */
 static bool drained_by_refill(hk_heap_t *heap)
 {
 	enum { N = 4096 };
