@@ -33,7 +33,7 @@ PL_CFLAGS := $(HK_CFLAGS) $(CFLAGS) -fno-builtin
 PL_CONF_GROUPS := identity init-errno align zero memalign memalign-einval memalign-round valloc huge \
 	calloc-overflow calloc-dirty realloc realloc-zero reallocarray trim trim-rss \
 	decay-idle decay-exited-thread decay-fork-child idle-quiet small-no-thread join-threads \
-	mid-reuse large-reuse large-buffer pshared-futex \
+	exited-threads mid-reuse large-reuse large-buffer pshared-futex \
 	mallinfo2 mallopt free-sized invalid-free-stack invalid-free-static \
 	invalid-free-interior invalid-free-header double-free double-free-interleaved \
 	double-free-cross-thread corrupted-free-list
