@@ -20,7 +20,9 @@
  * and the next new thread adopts it with everything it owns.  While pooled,
  * heaps are owned by hk_heaps_lock: any thread holding it may drain their
  * remote frees, so memory freed into an exited thread's heap is recycled
- * even when no new thread comes along.
+ * even when no new thread comes along.  The pooled heaps that have remote
+ * frees waiting are queued on a lock-free stack, so a slow path drains
+ * those without walking a pool of however many exited threads.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,7 +40,14 @@ __thread hk_heap_t *hk_tls_heap = &hk_heap_empty;
 
 pthread_mutex_t hk_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 static hk_heap_t *heaps_all;	/* guarded by hk_heaps_lock */
-static hk_heap_t *heaps_pool;	/* guarded by hk_heaps_lock; peeked racily */
+static hk_heap_t *heaps_pool;	/* guarded by hk_heaps_lock */
+/*
+ * Pooled heaps with remote frees waiting, linked by next_drain.  Pushed by
+ * anyone without a lock (free() must take none: glibc calls it with locks
+ * of its own held) and only ever taken whole, so no ABA; a heap is on it
+ * at most once, as its @queued says.
+ */
+static _Atomic(hk_heap_t *) heaps_drain;
 
 /* ------------------------------------------------------------------ */
 /* Class queues                                                        */
@@ -260,10 +269,14 @@ static hk_slab_t *remote_block_slab(hk_heap_t *heap, hk_block_t *b)
 	hk_fatal("malloc(): corrupted free list", b);
 }
 
-/* Move every block other threads freed into @heap back to its slab. */
+/*
+ * Move every block other threads freed into @heap back to its slab.  The
+ * release half is for drain_pool(): a free that finds the list empty after
+ * this finds the heap's @queued cleared before it, too.
+ */
 static bool drain_remote(hk_heap_t *heap)
 {
-	hk_block_t *b = atomic_exchange_explicit(&heap->remote, NULL, memory_order_acquire);
+	hk_block_t *b = atomic_exchange_explicit(&heap->remote, NULL, memory_order_acq_rel);
 	bool any = b != NULL;
 
 	while (b) {
@@ -277,14 +290,45 @@ static bool drain_remote(hk_heap_t *heap)
 	return any;
 }
 
-/* Drain the remote frees of exited threads' heaps. */
+/* Put @heap, pooled with remote frees waiting, on heaps_drain unless it is there. */
+static void queue_drain(hk_heap_t *heap)
+{
+	hk_heap_t *top;
+
+	if (atomic_exchange_explicit(&heap->queued, true, memory_order_acquire))
+		return;
+	top = atomic_load_explicit(&heaps_drain, memory_order_relaxed);
+	do {
+		heap->next_drain = top;
+	} while (!atomic_compare_exchange_weak_explicit(&heaps_drain, &top, heap,
+							memory_order_release,
+							memory_order_relaxed));
+}
+
+/*
+ * Drain the remote frees of the exited threads' heaps that have some
+ * waiting.  Not when hk_heaps_lock is taken: its holder may be the
+ * purger, whose pass over every heap drains the pooled ones anyway, and
+ * a refill does not wait for that; what stays queued is drained next time.
+ */
 static void drain_pool(void)
 {
-	if (!__atomic_load_n(&heaps_pool, __ATOMIC_RELAXED))
+	hk_heap_t *heap, *next;
+
+	if (!atomic_load_explicit(&heaps_drain, memory_order_relaxed) ||
+	    pthread_mutex_trylock(&hk_heaps_lock) != 0)
 		return;
-	pthread_mutex_lock(&hk_heaps_lock);
-	for (hk_heap_t *heap = heaps_pool; heap; heap = heap->next_pool) {
-		if (atomic_load_explicit(&heap->remote, memory_order_relaxed))
+	heap = atomic_exchange_explicit(&heaps_drain, NULL, memory_order_acquire);
+	for (; heap; heap = next) {
+		next = heap->next_drain;
+		/*
+		 * Cleared once next_drain is read (queuing the heap again
+		 * rewrites it) and before the drain, so that a block pushed
+		 * after the drain queues the heap again.
+		 */
+		atomic_store_explicit(&heap->queued, false, memory_order_release);
+		/* Adopted since it was queued: its new owner drains it. */
+		if (atomic_load_explicit(&heap->pooled, memory_order_relaxed))
 			drain_remote(heap);
 	}
 	pthread_mutex_unlock(&hk_heaps_lock);
@@ -369,6 +413,13 @@ void *hk_heap_malloc(size_t size)
 	return p;
 }
 
+/*
+ * The first block on a pooled heap's empty list queues the heap for
+ * drain_pool().  The push and the look at @pooled are seq_cst, as are
+ * hk_heap_thread_exit()'s store to @pooled and look at the list: of a free
+ * and an exit that race, one sees the other, so a heap is never left
+ * pooled with blocks waiting and not queued.
+ */
 static void push_remote(hk_heap_t *owner, hk_block_t *b)
 {
 	hk_block_t *head = atomic_load_explicit(&owner->remote, memory_order_relaxed);
@@ -377,8 +428,10 @@ static void push_remote(hk_heap_t *owner, hk_block_t *b)
 	do {
 		b->link = hk_link(head);
 	} while (!atomic_compare_exchange_weak_explicit(&owner->remote, &head, b,
-							memory_order_release,
+							memory_order_seq_cst,
 							memory_order_relaxed));
+	if (!head && atomic_load_explicit(&owner->pooled, memory_order_seq_cst))
+		queue_drain(owner);
 }
 
 /* free() of @p, in a SuperSlab, when the fast path said no. */
@@ -439,8 +492,8 @@ hk_heap_t *hk_heap_init_thread(void)
 	pthread_mutex_lock(&hk_heaps_lock);
 	heap = heaps_pool;
 	if (heap) {
-		__atomic_store_n(&heaps_pool, heap->next_pool, __ATOMIC_RELAXED);
-		heap->pooled = false;
+		heaps_pool = heap->next_pool;
+		atomic_store_explicit(&heap->pooled, false, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&hk_heaps_lock);
 
@@ -481,10 +534,16 @@ void hk_heap_thread_exit(void *arg)
 	hk_tls_heap = &hk_heap_empty;
 	hk_heap_collect(heap, false);
 	pthread_mutex_lock(&hk_heaps_lock);
-	heap->pooled = true;
+	atomic_store_explicit(&heap->pooled, true, memory_order_seq_cst);
 	heap->next_pool = heaps_pool;
-	__atomic_store_n(&heaps_pool, heap, __ATOMIC_RELAXED);
-	/* Blocks still out will come home as remote frees that only the purger sees. */
+	heaps_pool = heap;
+	/* Blocks freed into it since the collection: see push_remote(). */
+	if (atomic_load_explicit(&heap->remote, memory_order_seq_cst))
+		queue_drain(heap);
+	/*
+	 * Blocks still out will come home as remote frees; the purger retires
+	 * the current slabs they empty.
+	 */
 	if (heap->superslabs)
 		hk_purge_want();
 	pthread_mutex_unlock(&hk_heaps_lock);
@@ -505,7 +564,7 @@ bool hk_heaps_decay(void)
 	for (hk_heap_t *heap = heaps_all; heap; heap = heap->next_all) {
 		if (heap->orphaned)
 			continue;
-		if (heap->pooled)
+		if (atomic_load_explicit(&heap->pooled, memory_order_relaxed))
 			hk_heap_collect(heap, false);
 		left |= hk_superslab_decay(heap, now, false);
 	}
@@ -516,13 +575,23 @@ bool hk_heaps_decay(void)
 /*
  * In a fork child, the heaps of the threads that did not survive may have
  * been mid-update (their ss_lock even held): nobody touches them again.
+ * A thread that did not survive may have been queuing a pooled heap for
+ * drain_pool(), which would then never be queued again: the drain stack
+ * is built anew.
  */
 void hk_heaps_fork_child(void)
 {
 	hk_heap_t *self = hk_heap_self();
 
-	for (hk_heap_t *heap = heaps_all; heap; heap = heap->next_all)
-		heap->orphaned = heap != self && !heap->pooled;
+	atomic_store_explicit(&heaps_drain, NULL, memory_order_relaxed);
+	for (hk_heap_t *heap = heaps_all; heap; heap = heap->next_all) {
+		bool pooled = atomic_load_explicit(&heap->pooled, memory_order_relaxed);
+
+		heap->orphaned = heap != self && !pooled;
+		atomic_store_explicit(&heap->queued, false, memory_order_relaxed);
+		if (pooled && atomic_load_explicit(&heap->remote, memory_order_relaxed))
+			queue_drain(heap);
+	}
 }
 
 /* malloc_trim(): give back everything this thread and the pool can spare. */
@@ -557,7 +626,7 @@ void hk_heaps_stats(struct hk_heap_stats *sum, unsigned int *heaps, unsigned int
 		sum->superslabs_acquired += s->superslabs_acquired;
 		sum->superslabs_released += s->superslabs_released;
 		(*heaps)++;
-		*pooled += heap->pooled;
+		*pooled += atomic_load_explicit(&heap->pooled, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&hk_heaps_lock);
 }

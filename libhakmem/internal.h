@@ -333,10 +333,13 @@ struct hk_heap {
 	struct hk_heap_stats stats;
 	hk_heap_t *next_all;		/* every heap ever made (immortal) */
 	hk_heap_t *next_pool;		/* heaps of exited threads awaiting reuse */
-	bool pooled;
 	bool orphaned;			/* its thread did not survive a fork: never touched again */
 	/* Blocks freed by other threads; its own line, as other threads write it. */
 	_Alignas(64) _Atomic(hk_block_t *) remote;
+	/* Changed under hk_heaps_lock; read by the remote frees that find @remote empty. */
+	_Atomic bool pooled;
+	_Atomic bool queued;		/* on the pool's drain stack, or about to be */
+	hk_heap_t *next_drain;		/* written by whoever set @queued */
 };
 
 static inline hk_slab_t *hk_heap_slab(hk_heap_t *heap, hk_slab_ref_t ref)

@@ -1566,6 +1566,151 @@ static void test_commit_charge(void)
 }
 
 /*
+ * exited-threads: heaps of exited threads wait in a pool for new threads,
+ * and what is freed into them is recycled; however many wait, malloc and
+ * free cost what they did.  Rounds of a workload that keeps taking new
+ * slabs (its blocks freed half by their thread, half by another) are
+ * timed while EXITED_THREADS threads are alive, so that nothing is pooled,
+ * and again once they have exited, each leaving a block that this thread
+ * frees.  The phases alternate, and each one's fastest round counts: the
+ * machine's noise only adds time, and a cost per pooled heap would be in
+ * every round.
+ */
+enum { EXITED_THREADS = 4000, EXITED_CYCLES = 3 };
+enum { WORK_ROUNDS = 100, WORK_BLOCKS = 20000 };
+static const size_t work_sizes[] = { 16, 32, 64, 128, 256 };
+
+static pthread_mutex_t exited_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t exited_arrived_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t exited_release_cond = PTHREAD_COND_INITIALIZER;
+static int exited_arrived;	/* guarded by exited_lock */
+static bool exited_release;	/* guarded by exited_lock */
+static pthread_t exited_tids[EXITED_THREADS];
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Holds its block until released, so that its heap stays out of the pool. */
+static void *exited_worker(void *arg)
+{
+	*(void **)arg = written_block(64);
+	pthread_mutex_lock(&exited_lock);
+	exited_arrived++;
+	pthread_cond_signal(&exited_arrived_cond);
+	while (!exited_release)
+		pthread_cond_wait(&exited_release_cond, &exited_lock);
+	pthread_mutex_unlock(&exited_lock);
+	return NULL;
+}
+
+static void *free_odd_blocks(void *arg)
+{
+	void **p = arg;
+
+	for (size_t i = 1; i < WORK_BLOCKS; i += 2)
+		free(p[i]);
+	return NULL;
+}
+
+/* Seconds of the fastest of WORK_ROUNDS rounds of the workload, or -1 if it failed. */
+static double time_workload(void **p)
+{
+	double best = -1;
+
+	for (int round = 0; round < WORK_ROUNDS; round++) {
+		double start = now_s(), took;
+		pthread_t t;
+
+		for (size_t i = 0; i < WORK_BLOCKS; i++) {
+			p[i] = malloc(work_sizes[i % ARRAY_LEN(work_sizes)]);
+			if (!p[i]) {
+				CHECK(false, "malloc(%zu) failed", work_sizes[i % ARRAY_LEN(work_sizes)]);
+				return -1;
+			}
+		}
+		if (pthread_create(&t, NULL, free_odd_blocks, p) != 0) {
+			CHECK(false, "pthread_create failed");
+			return -1;
+		}
+		for (size_t i = 0; i < WORK_BLOCKS; i += 2)
+			free(p[i]);
+		pthread_join(t, NULL);
+		took = now_s() - start;
+		if (best < 0 || took < best)
+			best = took;
+	}
+	return best;
+}
+
+/*
+ * Start EXITED_THREADS threads that each allocate a block, time the
+ * workload while they wait, let them exit, free their blocks, and time it
+ * again.  Returns false if the threads could not all be started.
+ */
+static bool exited_cycle(void **work, void **blocks, double *alive, double *exited)
+{
+	pthread_attr_t attr;
+	int started = 0;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * KiB);
+	exited_arrived = 0;
+	exited_release = false;
+	while (started < EXITED_THREADS &&
+	       pthread_create(&exited_tids[started], &attr, exited_worker, &blocks[started]) == 0)
+		started++;
+	pthread_attr_destroy(&attr);
+	CHECK(started == EXITED_THREADS, "only %d of %d threads started", started, EXITED_THREADS);
+	pthread_mutex_lock(&exited_lock);
+	while (exited_arrived < started)
+		pthread_cond_wait(&exited_arrived_cond, &exited_lock);
+	pthread_mutex_unlock(&exited_lock);
+
+	*alive = time_workload(work);
+
+	pthread_mutex_lock(&exited_lock);
+	exited_release = true;
+	pthread_cond_broadcast(&exited_release_cond);
+	pthread_mutex_unlock(&exited_lock);
+	for (int i = 0; i < started; i++)
+		pthread_join(exited_tids[i], NULL);
+	for (int i = 0; i < started; i++)
+		free(blocks[i]);
+
+	*exited = time_workload(work);
+	return started == EXITED_THREADS;
+}
+
+static void test_exited_threads(void)
+{
+	void **work = pointer_array(WORK_BLOCKS), **blocks = pointer_array(EXITED_THREADS);
+	double alive = -1, exited = -1;
+
+	for (int cycle = 0; cycle < EXITED_CYCLES; cycle++) {
+		double a, e;
+
+		if (!exited_cycle(work, blocks, &a, &e) || a < 0 || e < 0)
+			return;
+		printf("note %s: cycle %d: %.3f ms with %d threads alive, %.3f ms once exited\n",
+		       cur_group, cycle, a * 1e3, EXITED_THREADS, e * 1e3);
+		if (alive < 0 || a < alive)
+			alive = a;
+		if (exited < 0 || e < exited)
+			exited = e;
+	}
+	CHECK(exited <= 1.5 * alive,
+	      "a round took %.3f ms with %d exited threads' heaps, %.3f ms with none (want <= 1.5x)",
+	      exited * 1e3, EXITED_THREADS, alive * 1e3);
+	munmap(work, WORK_BLOCKS * sizeof(void *));
+	munmap(blocks, EXITED_THREADS * sizeof(void *));
+}
+
+/*
  * mid-reuse: a block that grows through the mid sizes, as an interpreter's
  * stack does, leaves an empty slab of each size behind it.  Their pages do
  * not stay resident: small blocks allocated a while later grow RSS by about
@@ -2157,6 +2302,7 @@ static const struct group {
 	{ "idle-quiet", test_idle_quiet },
 	{ "small-no-thread", test_small_no_thread },
 	{ "join-threads", test_join_threads },
+	{ "exited-threads", test_exited_threads },
 	{ "unshare-user", test_unshare_user },
 	{ "unshare-vm", test_unshare_vm },
 	{ "setns-user", test_setns_user },

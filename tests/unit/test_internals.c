@@ -314,6 +314,100 @@ static void test_remote_free(void)
 	CHECK(atomic_load(&heap->remote) == NULL, "remote list drained");
 }
 
+struct pooled_arg {
+	void **blocks;
+	int count;
+	hk_heap_t *heap;
+	pthread_barrier_t *barrier;
+};
+
+static void *alloc_and_exit(void *arg)
+{
+	struct pooled_arg *pa = arg;
+
+	for (int i = 0; i < pa->count; i++)
+		pa->blocks[i] = hakmem_malloc(80);
+	pa->heap = hk_heap_self();
+	return NULL;
+}
+
+/* Take the pool's head heap and hold it until released. */
+static void *adopt_and_wait(void *arg)
+{
+	struct pooled_arg *pa = arg;
+	void *p = hakmem_malloc(80);
+
+	pa->heap = hk_heap_self();
+	pthread_barrier_wait(pa->barrier);
+	pthread_barrier_wait(pa->barrier);
+	hakmem_free(p);
+	return NULL;
+}
+
+/*
+ * Have this thread's heap take new slabs until @heap is off the pool's
+ * drain stack (a refill may find the pool's lock taken and not drain).
+ */
+static bool drained_by_refill(hk_heap_t *heap)
+{
+	enum { N = 4096 };
+	static void *blocks[N];
+	int n = 0;
+
+	while (n < N && atomic_load(&heap->queued))
+		blocks[n++] = hakmem_malloc(1000);
+	for (int i = 0; i < n; i++)
+		hakmem_free(blocks[i]);
+	return !atomic_load(&heap->queued);
+}
+
+/*
+ * Blocks freed into an exited thread's heap queue it, and the next refill
+ * of any thread drains it; one adopted while queued is left to its owner.
+ * (The purger may drain a pooled heap too, but never takes it off the
+ * stack: only a refill does.)
+ */
+static void test_pool_drain(void)
+{
+	enum { N = 100 };
+	static void *blocks[N];
+	struct pooled_arg pa = { blocks, N, NULL, NULL };
+	pthread_barrier_t barrier;
+	hk_heap_t *heap;
+	pthread_t t;
+	bool waiting;
+
+	pthread_create(&t, NULL, alloc_and_exit, &pa);
+	pthread_join(t, NULL);
+	heap = pa.heap;
+	CHECK(atomic_load(&heap->pooled), "the exited thread's heap is pooled");
+	for (int i = 0; i < N / 2; i++)
+		hakmem_free(blocks[i]);
+	CHECK(atomic_load(&heap->queued), "a free into the pooled heap queued it");
+
+	pthread_barrier_init(&barrier, NULL, 2);
+	pa.barrier = &barrier;
+	pthread_create(&t, NULL, adopt_and_wait, &pa);
+	pthread_barrier_wait(&barrier);
+	CHECK(pa.heap == heap, "the next thread adopted the pooled heap");
+	/* Unless the purger drained it before it was adopted. */
+	waiting = atomic_load(&heap->remote) != NULL;
+	CHECK(drained_by_refill(heap), "a refill took the adopted heap off the stack");
+	CHECK(!waiting || atomic_load(&heap->remote) != NULL,
+	      "and left its remote frees to its new owner");
+	pthread_barrier_wait(&barrier);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&barrier);
+
+	CHECK(atomic_load(&heap->pooled) && !atomic_load(&heap->queued),
+	      "pooled again, drained by its owner before it exited");
+	for (int i = N / 2; i < N; i++)
+		hakmem_free(blocks[i]);
+	CHECK(atomic_load(&heap->queued), "a free into the pooled heap queued it again");
+	CHECK(drained_by_refill(heap), "a refill took it off the stack");
+	CHECK(atomic_load(&heap->remote) == NULL, "and drained it");
+}
+
 /*
  * Every slot of @heap's page table refers to none or to the descriptor of
  * its own page in a SuperSlab @heap owns.
@@ -473,6 +567,7 @@ int main(void)
 	unit_run("aligned allocation 32 B .. 8 MiB", test_aligned);
 	unit_run("large blocks: map, realloc, cache", test_large);
 	unit_run("remote frees reach the owner", test_remote_free);
+	unit_run("remote frees into exited threads' heaps: queued, drained", test_pool_drain);
 	unit_run("page table: slots, lost and regained, aliased", test_page_table);
 	unit_run("slabs empty with their last block, on either list", test_slab_accounting);
 	unit_run("sentinel slab and heap are read-only", test_read_only_sentinels);
