@@ -64,45 +64,42 @@ static void set_current(hk_heap_t *heap, unsigned int cls, hk_slab_t *slab)
 	}
 }
 
-static struct hk_slab_link *queue_link(hk_slab_t *slab)
+/* A slab's node in its class queue, kept in its SuperSlab's header apart from the slab. */
+static struct hk_list_node *queue_node(hk_slab_t *slab)
 {
 	hk_superslab_t *ss = hk_superslab_of(slab);
 
 	return &ss->queue[slab - ss->slabs];
 }
 
+/* The slab at the head of @cls's queue, or NULL. */
+static hk_slab_t *queue_head(hk_heap_t *heap, unsigned int cls)
+{
+	struct hk_list_node *node = heap->queues[cls].head;
+	hk_superslab_t *ss;
+
+	if (!node)
+		return NULL;
+	ss = hk_superslab_of(node);
+	return &ss->slabs[node - ss->queue];
+}
+
 static void queue_push(hk_heap_t *heap, hk_slab_t *slab)
 {
-	struct hk_slab_queue *q = &heap->queues[slab->cls];
-	struct hk_slab_link *link = queue_link(slab);
-
-	link->next = NULL;
-	link->prev = q->tail;
-	if (q->tail)
-		queue_link(q->tail)->next = slab;
-	else
-		q->head = slab;
-	q->tail = slab;
-	if (q->head == slab)
+	hk_list_push_tail(&heap->queues[slab->cls], queue_node(slab));
+	if (queue_head(heap, slab->cls) == slab)
 		set_current(heap, slab->cls, slab);
 }
 
 static void queue_remove(hk_heap_t *heap, hk_slab_t *slab)
 {
-	struct hk_slab_queue *q = &heap->queues[slab->cls];
-	struct hk_slab_link *link = queue_link(slab);
+	hk_slab_t *head;
 
-	if (link->prev)
-		queue_link(link->prev)->next = link->next;
-	else
-		q->head = link->next;
-	if (link->next)
-		queue_link(link->next)->prev = link->prev;
-	else
-		q->tail = link->prev;
-	link->next = link->prev = NULL;
-	if (heap->current[slab->cls] == slab)
-		set_current(heap, slab->cls, q->head ? q->head : &heap->none);
+	hk_list_remove(&heap->queues[slab->cls], queue_node(slab));
+	if (heap->current[slab->cls] == slab) {
+		head = queue_head(heap, slab->cls);
+		set_current(heap, slab->cls, head ? head : &heap->none);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -163,7 +160,7 @@ static bool retire_empty_current_slabs(hk_heap_t *heap)
 	bool any = false;
 
 	for (unsigned int cls = 0; cls < HK_CLASSES; cls++) {
-		hk_slab_t *slab = heap->queues[cls].head;
+		hk_slab_t *slab = queue_head(heap, cls);
 
 		if (slab && slab_idle(slab)) {
 			retire_slab(heap, slab);
@@ -187,7 +184,7 @@ static bool retire_empty_current_slabs(hk_heap_t *heap)
 static void purge_empty_current_slabs(hk_heap_t *heap)
 {
 	for (unsigned int cls = 0; cls < HK_CLASSES; cls++) {
-		hk_slab_t *slab = heap->queues[cls].head;
+		hk_slab_t *slab = queue_head(heap, cls);
 
 		if (!slab || (size_t)slab->carved * slab->block_size < HK_SLAB_PURGE_MIN ||
 		    !slab_idle(slab))

@@ -53,6 +53,59 @@ static inline uintptr_t hk_align_up(uintptr_t x, uintptr_t align)
 }
 
 /* ------------------------------------------------------------------ */
+/* Lists                                                               */
+
+/*
+ * An intrusive doubly-linked list with both ends, for the lists slow
+ * paths keep: a heap's SuperSlabs with free pages, the cache of empty
+ * SuperSlabs, a heap's slab queue per class.  A node is on one list at a
+ * time, and a removed node has NULL links.  Every node lives in a
+ * SuperSlab header, so hk_superslab_of() finds its container.
+ */
+struct hk_list_node {
+	struct hk_list_node *next, *prev;
+};
+
+struct hk_list {
+	struct hk_list_node *head, *tail;
+};
+
+static inline void hk_list_push_head(struct hk_list *l, struct hk_list_node *n)
+{
+	n->prev = NULL;
+	n->next = l->head;
+	if (l->head)
+		l->head->prev = n;
+	else
+		l->tail = n;
+	l->head = n;
+}
+
+static inline void hk_list_push_tail(struct hk_list *l, struct hk_list_node *n)
+{
+	n->next = NULL;
+	n->prev = l->tail;
+	if (l->tail)
+		l->tail->next = n;
+	else
+		l->head = n;
+	l->tail = n;
+}
+
+static inline void hk_list_remove(struct hk_list *l, struct hk_list_node *n)
+{
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		l->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		l->tail = n->prev;
+	n->next = n->prev = NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* Blocks and slabs                                                    */
 
 /*
@@ -100,11 +153,6 @@ typedef struct hk_slab {
 
 _Static_assert(sizeof(hk_slab_t) == 64, "slab descriptor is not 64 bytes");
 
-/* A slab's place in its class queue of the owner heap: cold, so kept apart. */
-struct hk_slab_link {
-	struct hk_slab *next, *prev;
-};
-
 typedef struct hk_heap hk_heap_t;
 
 typedef struct hk_superslab {
@@ -113,9 +161,10 @@ typedef struct hk_superslab {
 	uint32_t dirty_pages;		/* free pages that may hold old data */
 	uint64_t dirty_since;		/* hk_clock_ms() when dirty_pages became non-zero */
 	uint64_t cached_at;		/* hk_clock_ms() when put in the empty cache */
-	struct hk_superslab *next, *prev;	/* owner's list, or the empty cache */
+	struct hk_list_node link;	/* on the owner's @partial, or in the empty cache */
 	bool in_partial;		/* on the owner's list of SuperSlabs with free pages */
-	struct hk_slab_link queue[HK_PAGES];	/* of slabs[i], for heap.c */
+	/* slabs[i]'s place in its class queue of the owner heap: cold, so kept apart */
+	struct hk_list_node queue[HK_PAGES];
 	hk_slab_t slabs[HK_PAGES];
 } hk_superslab_t;
 
@@ -268,10 +317,6 @@ HK_HIDDEN bool hk_chunk_map_set(const void *chunk, unsigned int kind);
 /* ------------------------------------------------------------------ */
 /* Thread heaps                                                        */
 
-struct hk_slab_queue {
-	hk_slab_t *head, *tail;
-};
-
 struct hk_heap_stats {
 	uint64_t slabs_made[HK_CLASSES];	/* slabs carved for each class */
 	uint64_t slabs_retired;
@@ -319,7 +364,7 @@ struct hk_heap {
 	hk_slab_ref_t pages[HK_PAGE_SLOTS];
 	/* Current slab of each class: the head of its queue, or &none. */
 	hk_slab_t *current[HK_CLASSES];
-	struct hk_slab_queue queues[HK_CLASSES];
+	struct hk_list queues[HK_CLASSES];		/* of hk_superslab_t.queue nodes */
 	/*
 	 * The SuperSlab side of the heap: @partial, @superslabs and each owned
 	 * SuperSlab's page bits.  The owner changes them on slab slow paths,
@@ -327,7 +372,7 @@ struct hk_heap {
 	 * never look at them.
 	 */
 	pthread_mutex_t ss_lock;
-	hk_superslab_t *partial;	/* owned SuperSlabs with free pages */
+	struct hk_list partial;		/* owned SuperSlabs with free pages, by link */
 	unsigned int superslabs;	/* owned SuperSlabs */
 	uint64_t last_decay;		/* hk_clock_ms() of the owner's last decay pass */
 	struct hk_heap_stats stats;

@@ -21,7 +21,8 @@
 #define HK_SS_CACHE_MAX	16
 
 pthread_mutex_t hk_cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static hk_superslab_t *cache_newest, *cache_oldest;	/* guarded by hk_cache_lock */
+/* Newest at the head, oldest at the tail; guarded by hk_cache_lock. */
+static struct hk_list cache;
 static unsigned int cache_count;			/* guarded by hk_cache_lock */
 
 /* Pages per slab: one 64 KiB page up to 8 KiB blocks, then room for eight. */
@@ -63,24 +64,25 @@ static void mark_pages_unused(hk_superslab_t *ss, unsigned int first, unsigned i
 
 static void partial_push(hk_heap_t *heap, hk_superslab_t *ss)
 {
-	ss->prev = NULL;
-	ss->next = heap->partial;
-	if (heap->partial)
-		heap->partial->prev = ss;
-	heap->partial = ss;
+	hk_list_push_head(&heap->partial, &ss->link);
 	ss->in_partial = true;
 }
 
 static void partial_remove(hk_heap_t *heap, hk_superslab_t *ss)
 {
-	if (ss->prev)
-		ss->prev->next = ss->next;
-	else
-		heap->partial = ss->next;
-	if (ss->next)
-		ss->next->prev = ss->prev;
-	ss->next = ss->prev = NULL;
+	hk_list_remove(&heap->partial, &ss->link);
 	ss->in_partial = false;
+}
+
+/* The SuperSlab after @ss on its list, or NULL. */
+static hk_superslab_t *next_superslab(const hk_superslab_t *ss)
+{
+	return ss->link.next ? hk_superslab_of(ss->link.next) : NULL;
+}
+
+static hk_superslab_t *first_superslab(const struct hk_list *l)
+{
+	return l->head ? hk_superslab_of(l->head) : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -94,37 +96,32 @@ static void unmap_superslab(hk_superslab_t *ss)
 	hk_stat_peak(&hk_stats.ss_live, &hk_stats.ss_peak, -1);
 }
 
-/* Unlink expired entries (all with @force) from the cache; caller holds the lock. */
-static hk_superslab_t *cache_expire_locked(uint64_t now, bool force)
+/* Move expired entries (all with @force) from the cache to @expired; caller holds the lock. */
+static struct hk_list cache_expire_locked(uint64_t now, bool force)
 {
-	hk_superslab_t *expired = NULL;
+	struct hk_list expired = { NULL, NULL };
 
-	while (cache_oldest &&
+	while (cache.tail &&
 	       (force || cache_count > HK_SS_CACHE_MAX ||
-		now - cache_oldest->cached_at >= hk_options.decay_ms)) {
-		hk_superslab_t *ss = cache_oldest;
+		now - hk_superslab_of(cache.tail)->cached_at >= hk_options.decay_ms)) {
+		struct hk_list_node *oldest = cache.tail;
 
-		cache_oldest = ss->prev;
-		if (cache_oldest)
-			cache_oldest->next = NULL;
-		else
-			cache_newest = NULL;
+		hk_list_remove(&cache, oldest);
 		cache_count--;
-		ss->next = expired;
-		expired = ss;
+		hk_list_push_head(&expired, oldest);
 	}
 	return expired;
 }
 
-static bool unmap_expired(hk_superslab_t *expired)
+static bool unmap_expired(struct hk_list expired)
 {
-	bool any = expired != NULL;
+	bool any = expired.head != NULL;
 
-	while (expired) {
-		hk_superslab_t *next = expired->next;
+	while (expired.head) {
+		hk_superslab_t *ss = first_superslab(&expired);
 
-		unmap_superslab(expired);
-		expired = next;
+		hk_list_remove(&expired, &ss->link);
+		unmap_superslab(ss);
 	}
 	return any;
 }
@@ -132,7 +129,7 @@ static bool unmap_expired(hk_superslab_t *expired)
 /* Unmap expired cached SuperSlabs; with @force all of them, and the backing's stock. */
 bool hk_superslab_cache_trim(bool force)
 {
-	hk_superslab_t *expired;
+	struct hk_list expired;
 	bool any = false;
 
 	pthread_mutex_lock(&hk_cache_lock);
@@ -146,7 +143,7 @@ bool hk_superslab_cache_trim(bool force)
 /* Unmap expired cached SuperSlabs; true if some are left to expire later. */
 bool hk_superslab_cache_decay(void)
 {
-	hk_superslab_t *expired;
+	struct hk_list expired;
 	bool left;
 
 	pthread_mutex_lock(&hk_cache_lock);
@@ -159,7 +156,7 @@ bool hk_superslab_cache_decay(void)
 
 static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)
 {
-	hk_superslab_t *expired;
+	struct hk_list expired;
 	uint64_t now = hk_clock_ms();
 
 	if (ss->in_partial)
@@ -171,13 +168,7 @@ static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)
 	ss->cached_at = now;
 
 	pthread_mutex_lock(&hk_cache_lock);
-	ss->prev = NULL;
-	ss->next = cache_newest;
-	if (cache_newest)
-		cache_newest->prev = ss;
-	else
-		cache_oldest = ss;
-	cache_newest = ss;
+	hk_list_push_head(&cache, &ss->link);
 	cache_count++;
 	expired = cache_expire_locked(now, false);
 	pthread_mutex_unlock(&hk_cache_lock);
@@ -191,16 +182,13 @@ static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)
  */
 static hk_superslab_t *superslab_acquire(void)
 {
-	hk_superslab_t *ss, *expired;
+	struct hk_list expired;
+	hk_superslab_t *ss;
 
 	pthread_mutex_lock(&hk_cache_lock);
-	ss = cache_newest;
+	ss = first_superslab(&cache);
 	if (ss) {
-		cache_newest = ss->next;
-		if (cache_newest)
-			cache_newest->prev = NULL;
-		else
-			cache_oldest = NULL;
+		hk_list_remove(&cache, &ss->link);
 		cache_count--;
 	}
 	expired = cache_expire_locked(hk_clock_ms(), false);
@@ -258,7 +246,7 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	int first = -1;
 
 	pthread_mutex_lock(&heap->ss_lock);
-	for (ss = heap->partial; ss; ss = ss->next) {
+	for (ss = first_superslab(&heap->partial); ss; ss = next_superslab(ss)) {
 		first = find_free_run(ss->free_pages, span);
 		if (first >= 0)
 			break;
@@ -288,7 +276,6 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	slab->block_size = (uint32_t)hk_class_size(cls);
 	slab->magic = hk_slab_magic(slab->block_size);
 	slab_uncarve(slab);
-	ss->queue[first].next = ss->queue[first].prev = NULL;
 	for (unsigned int i = 1; i < span; i++) {
 		ss->slabs[first + i].index = (uint8_t)first;
 		hk_slab_set_flags(&ss->slabs[first + i], HK_SLAB_TAIL);
@@ -365,7 +352,7 @@ bool hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force)
 	bool left = false;
 
 	pthread_mutex_lock(&heap->ss_lock);
-	for (hk_superslab_t *ss = heap->partial; ss; ss = ss->next) {
+	for (hk_superslab_t *ss = first_superslab(&heap->partial); ss; ss = next_superslab(ss)) {
 		if (!ss->dirty_pages)
 			continue;
 		if (force || now - ss->dirty_since >= hk_options.decay_ms)
