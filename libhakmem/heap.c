@@ -148,10 +148,20 @@ static bool slab_idle(const hk_slab_t *slab)
 	return waiting == slab->outstanding;
 }
 
+/*
+ * Give @slab back to its SuperSlab; a SuperSlab that empties leaves the
+ * page table before the cache, where another heap may adopt it.
+ */
 static void retire_slab(hk_heap_t *heap, hk_slab_t *slab)
 {
+	hk_superslab_t *emptied;
+
 	queue_remove(heap, slab);
-	hk_superslab_free_slab(heap, slab);
+	emptied = hk_superslab_free_slab(heap, slab);
+	if (emptied) {
+		hk_heap_unmap_pages(heap, emptied);
+		hk_superslab_release(emptied);
+	}
 }
 
 /* Retire the current slabs that have no block in use (the others retire when they empty). */
@@ -281,7 +291,7 @@ static bool drain_remote(hk_heap_t *heap)
 		hk_block_t *next = hk_next(b);
 
 		free_local(heap, slab, b);
-		heap->stats.remote_frees_drained++;
+		heap->remote_frees_drained++;
 		b = next;
 	}
 	return any;
@@ -334,6 +344,7 @@ static void drain_pool(void)
 /* Find a slab of @cls with a free block and make it current. */
 static hk_slab_t *refill(hk_heap_t *heap, unsigned int cls)
 {
+	hk_superslab_t *adopted;
 	hk_slab_t *slab;
 
 	if (atomic_load_explicit(&heap->remote, memory_order_relaxed))
@@ -347,9 +358,11 @@ static hk_slab_t *refill(hk_heap_t *heap, unsigned int cls)
 
 	drain_pool();
 	maybe_decay(heap);
-	slab = hk_superslab_new_slab(heap, cls);
+	slab = hk_superslab_new_slab(heap, cls, &adopted);
 	if (!slab)
 		return NULL;
+	if (adopted)
+		hk_heap_map_pages(heap, adopted);
 	queue_push(heap, slab);
 	slab_extend(slab);
 	return slab;
@@ -455,7 +468,7 @@ void hk_heap_free(void *p)
 	} else {
 		push_remote(owner, b);
 		if (self != &hk_heap_empty)
-			self->stats.remote_frees_sent++;
+			self->remote_frees_sent++;
 	}
 }
 
@@ -476,7 +489,7 @@ static hk_heap_t *heap_new(void)
 	if (!heap)
 		return NULL;
 	hk_os_seal(&heap->none, sizeof(heap->none));
-	pthread_mutex_init(&heap->ss_lock, NULL);
+	pthread_mutex_init(&heap->superslabs.lock, NULL);
 	for (unsigned int cls = 0; cls < HK_CLASSES; cls++)
 		heap->current[cls] = &heap->none;
 	return heap;
@@ -541,7 +554,7 @@ void hk_heap_thread_exit(void *arg)
 	 * Blocks still out will come home as remote frees; the purger retires
 	 * the current slabs they empty.
 	 */
-	if (heap->superslabs)
+	if (heap->superslabs.count)
 		hk_purge_want();
 	pthread_mutex_unlock(&hk_heaps_lock);
 }
@@ -571,7 +584,7 @@ bool hk_heaps_decay(void)
 
 /*
  * In a fork child, the heaps of the threads that did not survive may have
- * been mid-update (their ss_lock even held): nobody touches them again.
+ * been mid-update (their SuperSlab lock even held): nobody touches them again.
  * A thread that did not survive may have been queuing a pooled heap for
  * drain_pool(), which would then never be queued again: the drain stack
  * is built anew.
@@ -613,15 +626,15 @@ void hk_heaps_stats(struct hk_heap_stats *sum, unsigned int *heaps, unsigned int
 	*heaps = *pooled = 0;
 	pthread_mutex_lock(&hk_heaps_lock);
 	for (hk_heap_t *heap = heaps_all; heap; heap = heap->next_all) {
-		const struct hk_heap_stats *s = &heap->stats;
+		const struct hk_heap_superslabs *s = &heap->superslabs;
 
 		for (unsigned int cls = 0; cls < HK_CLASSES; cls++)
 			sum->slabs_made[cls] += s->slabs_made[cls];
 		sum->slabs_retired += s->slabs_retired;
-		sum->remote_frees_sent += s->remote_frees_sent;
-		sum->remote_frees_drained += s->remote_frees_drained;
-		sum->superslabs_acquired += s->superslabs_acquired;
-		sum->superslabs_released += s->superslabs_released;
+		sum->superslabs_acquired += s->acquired;
+		sum->superslabs_released += s->released;
+		sum->remote_frees_sent += heap->remote_frees_sent;
+		sum->remote_frees_drained += heap->remote_frees_drained;
 		(*heaps)++;
 		*pooled += atomic_load_explicit(&heap->pooled, memory_order_relaxed);
 	}

@@ -317,6 +317,7 @@ HK_HIDDEN bool hk_chunk_map_set(const void *chunk, unsigned int kind);
 /* ------------------------------------------------------------------ */
 /* Thread heaps                                                        */
 
+/* Every heap's counters summed, for the HAKMEM_STATS summary (hk_heaps_stats()). */
 struct hk_heap_stats {
 	uint64_t slabs_made[HK_CLASSES];	/* slabs carved for each class */
 	uint64_t slabs_retired;
@@ -324,6 +325,25 @@ struct hk_heap_stats {
 	uint64_t remote_frees_drained;
 	uint64_t superslabs_acquired;
 	uint64_t superslabs_released;
+};
+
+/*
+ * The SuperSlab side of a heap, superslab.c's own: the heap's SuperSlabs
+ * with free pages, how many it owns, each owned SuperSlab's page bits, and
+ * their counters.  The owner changes it on slab slow paths, the purger
+ * purges free pages: both under @lock.  The fast paths never look at it,
+ * and superslab.c writes nothing of the heap's but this: what the heap
+ * must map or unmap in its page table it learns from superslab.c's
+ * answers.
+ */
+struct hk_heap_superslabs {
+	pthread_mutex_t lock;
+	struct hk_list partial;		/* by hk_superslab_t.link */
+	unsigned int count;
+	uint64_t slabs_made[HK_CLASSES];	/* slabs carved for each class */
+	uint64_t slabs_retired;
+	uint64_t acquired;
+	uint64_t released;
 };
 
 /*
@@ -365,17 +385,10 @@ struct hk_heap {
 	/* Current slab of each class: the head of its queue, or &none. */
 	hk_slab_t *current[HK_CLASSES];
 	struct hk_list queues[HK_CLASSES];		/* of hk_superslab_t.queue nodes */
-	/*
-	 * The SuperSlab side of the heap: @partial, @superslabs and each owned
-	 * SuperSlab's page bits.  The owner changes them on slab slow paths,
-	 * the purger purges free pages: both under @ss_lock.  The fast paths
-	 * never look at them.
-	 */
-	pthread_mutex_t ss_lock;
-	struct hk_list partial;		/* owned SuperSlabs with free pages, by link */
-	unsigned int superslabs;	/* owned SuperSlabs */
+	struct hk_heap_superslabs superslabs;
 	uint64_t last_decay;		/* hk_clock_ms() of the owner's last decay pass */
-	struct hk_heap_stats stats;
+	uint64_t remote_frees_sent;	/* by this heap's thread */
+	uint64_t remote_frees_drained;	/* into this heap */
 	hk_heap_t *next_all;		/* every heap ever made (immortal) */
 	hk_heap_t *next_pool;		/* heaps of exited threads awaiting reuse */
 	bool orphaned;			/* its thread did not survive a fork: never touched again */
@@ -566,8 +579,13 @@ HK_HIDDEN void hk_populate_fork_child(void);
 
 
 /* superslab.c */
-HK_HIDDEN hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls);
-HK_HIDDEN void hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab);
+/* A new slab of @cls; *@adopted is the SuperSlab @heap took for it, if it took one. */
+HK_HIDDEN hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls,
+					   hk_superslab_t **adopted);
+/* Retire @slab; if that emptied its SuperSlab, return it for hk_superslab_release(). */
+HK_HIDDEN hk_superslab_t *hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab);
+/* Give up @ss, emptied and gone from the heap's page table, to the cache. */
+HK_HIDDEN void hk_superslab_release(hk_superslab_t *ss);
 HK_HIDDEN void hk_superslab_purge_slab(hk_slab_t *slab);
 HK_HIDDEN bool hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force);
 HK_HIDDEN bool hk_superslab_cache_trim(bool force);

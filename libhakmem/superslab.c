@@ -12,8 +12,12 @@
  * are purged (they stay mapped and read back as zeros).  The owner applies
  * them on its slow paths, the purger (purge.c) when the owner is idle.
  *
- * Locks: a heap's ss_lock guards its SuperSlab list and page bits, and
- * nests outside hk_cache_lock.
+ * Each heap's part of this is its struct hk_heap_superslabs, the only
+ * part of a heap this file writes: a SuperSlab adopted or emptied is
+ * returned to heap.c, which maps or unmaps it in its page table.
+ *
+ * Locks: a heap's superslabs.lock guards its SuperSlab list and page bits,
+ * and nests outside hk_cache_lock.
  */
 #include "internal.h"
 
@@ -64,13 +68,13 @@ static void mark_pages_unused(hk_superslab_t *ss, unsigned int first, unsigned i
 
 static void partial_push(hk_heap_t *heap, hk_superslab_t *ss)
 {
-	hk_list_push_head(&heap->partial, &ss->link);
+	hk_list_push_head(&heap->superslabs.partial, &ss->link);
 	ss->in_partial = true;
 }
 
 static void partial_remove(hk_heap_t *heap, hk_superslab_t *ss)
 {
-	hk_list_remove(&heap->partial, &ss->link);
+	hk_list_remove(&heap->superslabs.partial, &ss->link);
 	ss->in_partial = false;
 }
 
@@ -154,16 +158,11 @@ bool hk_superslab_cache_decay(void)
 	return left;
 }
 
-static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)
+void hk_superslab_release(hk_superslab_t *ss)
 {
 	struct hk_list expired;
 	uint64_t now = hk_clock_ms();
 
-	if (ss->in_partial)
-		partial_remove(heap, ss);
-	heap->superslabs--;
-	heap->stats.superslabs_released++;
-	hk_heap_unmap_pages(heap, ss);
 	atomic_store_explicit(&ss->heap, NULL, memory_order_relaxed);
 	ss->cached_at = now;
 
@@ -178,7 +177,7 @@ static void superslab_release(hk_heap_t *heap, hk_superslab_t *ss)
 
 /*
  * An empty SuperSlab, from the cache or the backing.  Called without the
- * heap's ss_lock: a backing may start a thread, which calls malloc.
+ * heap's SuperSlab lock: a backing may start a thread, which calls malloc.
  */
 static hk_superslab_t *superslab_acquire(void)
 {
@@ -217,13 +216,12 @@ static hk_superslab_t *superslab_acquire(void)
 	return ss;
 }
 
-/* Make @heap the owner of @ss, an empty SuperSlab; under the heap's ss_lock. */
+/* Make @heap the owner of @ss, an empty SuperSlab; under the heap's SuperSlab lock. */
 static void superslab_adopt(hk_heap_t *heap, hk_superslab_t *ss)
 {
 	atomic_store_explicit(&ss->heap, heap, memory_order_relaxed);
-	hk_heap_map_pages(heap, ss);
-	heap->superslabs++;
-	heap->stats.superslabs_acquired++;
+	heap->superslabs.count++;
+	heap->superslabs.acquired++;
 	partial_push(heap, ss);
 }
 
@@ -238,26 +236,29 @@ static void slab_uncarve(hk_slab_t *slab)
 	__atomic_store_n(&slab->carved, 0, __ATOMIC_RELAXED);
 }
 
-hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
+hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls, hk_superslab_t **adopted)
 {
+	struct hk_heap_superslabs *own = &heap->superslabs;
 	unsigned int span = class_span(cls);
 	hk_superslab_t *ss;
 	hk_slab_t *slab;
 	int first = -1;
 
-	pthread_mutex_lock(&heap->ss_lock);
-	for (ss = first_superslab(&heap->partial); ss; ss = next_superslab(ss)) {
+	*adopted = NULL;
+	pthread_mutex_lock(&own->lock);
+	for (ss = first_superslab(&own->partial); ss; ss = next_superslab(ss)) {
 		first = find_free_run(ss->free_pages, span);
 		if (first >= 0)
 			break;
 	}
 	if (!ss) {
-		pthread_mutex_unlock(&heap->ss_lock);
+		pthread_mutex_unlock(&own->lock);
 		ss = superslab_acquire();
 		if (!ss)
 			return NULL;
-		pthread_mutex_lock(&heap->ss_lock);
+		pthread_mutex_lock(&own->lock);
 		superslab_adopt(heap, ss);
+		*adopted = ss;
 		first = 0;
 	}
 
@@ -265,7 +266,7 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 	ss->dirty_pages &= ss->free_pages;
 	if (!ss->free_pages)
 		partial_remove(heap, ss);
-	pthread_mutex_unlock(&heap->ss_lock);
+	pthread_mutex_unlock(&own->lock);
 
 	slab = &ss->slabs[first];
 	slab->start = (uint8_t *)ss + (size_t)first * HK_PAGE_SIZE;
@@ -281,30 +282,38 @@ hk_slab_t *hk_superslab_new_slab(hk_heap_t *heap, unsigned int cls)
 		hk_slab_set_flags(&ss->slabs[first + i], HK_SLAB_TAIL);
 	}
 	hk_slab_set_flags(slab, 0);
-	heap->stats.slabs_made[cls]++;
+	own->slabs_made[cls]++;
 	return slab;
 }
 
-void hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab)
+hk_superslab_t *hk_superslab_free_slab(hk_heap_t *heap, hk_slab_t *slab)
 {
+	struct hk_heap_superslabs *own = &heap->superslabs;
 	hk_superslab_t *ss = hk_superslab_of(slab);
 	unsigned int first = slab->index, span = slab->span;
+	hk_superslab_t *emptied = NULL;
 
 	mark_pages_unused(ss, first, span);
-	heap->stats.slabs_retired++;
-	pthread_mutex_lock(&heap->ss_lock);
+	own->slabs_retired++;
+	pthread_mutex_lock(&own->lock);
 	if (!ss->dirty_pages)
 		ss->dirty_since = hk_clock_ms();
 	ss->free_pages |= page_mask(first, span);
 	ss->dirty_pages |= page_mask(first, span);
-	if (ss->free_pages == HK_ALL_PAGES)
-		superslab_release(heap, ss);
-	else if (!ss->in_partial)
+	if (ss->free_pages == HK_ALL_PAGES) {
+		if (ss->in_partial)
+			partial_remove(heap, ss);
+		own->count--;
+		own->released++;
+		emptied = ss;
+	} else if (!ss->in_partial) {
 		partial_push(heap, ss);
+	}
 	/* A heap of one SuperSlab is a small process: its own slow paths decay it. */
-	if (heap->superslabs > 1)
+	if (own->count > 1)
 		hk_purge_want();
-	pthread_mutex_unlock(&heap->ss_lock);
+	pthread_mutex_unlock(&own->lock);
+	return emptied;
 }
 
 /*
@@ -351,8 +360,9 @@ bool hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force)
 {
 	bool left = false;
 
-	pthread_mutex_lock(&heap->ss_lock);
-	for (hk_superslab_t *ss = first_superslab(&heap->partial); ss; ss = next_superslab(ss)) {
+	pthread_mutex_lock(&heap->superslabs.lock);
+	for (hk_superslab_t *ss = first_superslab(&heap->superslabs.partial); ss;
+	     ss = next_superslab(ss)) {
 		if (!ss->dirty_pages)
 			continue;
 		if (force || now - ss->dirty_since >= hk_options.decay_ms)
@@ -360,6 +370,6 @@ bool hk_superslab_decay(hk_heap_t *heap, uint64_t now, bool force)
 		else
 			left = true;
 	}
-	pthread_mutex_unlock(&heap->ss_lock);
+	pthread_mutex_unlock(&heap->superslabs.lock);
 	return left;
 }

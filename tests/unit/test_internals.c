@@ -517,12 +517,12 @@ static void test_slab_accounting(void)
 	hk_heap_collect(heap, false);
 	for (int i = 0; i < N; i++)
 		blocks[i] = hakmem_malloc(SIZE);
-	retired = heap->stats.slabs_retired;
+	retired = heap->superslabs.slabs_retired;
 	for (int i = 0; i < N - 1; i++)
 		hakmem_free(blocks[i]);
 	slab = heap->current[cls];
-	CHECK(heap->stats.slabs_retired >= retired + 2, "full slabs retired when emptied: %llu",
-	      (unsigned long long)(heap->stats.slabs_retired - retired));
+	CHECK(heap->superslabs.slabs_retired >= retired + 2, "full slabs retired when emptied: %llu",
+	      (unsigned long long)(heap->superslabs.slabs_retired - retired));
 	CHECK(hk_slab_of(hk_superslab_of(blocks[N - 1]), blocks[N - 1]) == slab,
 	      "the last block is in the current slab");
 
@@ -530,13 +530,13 @@ static void test_slab_accounting(void)
 	keep = hakmem_malloc(SIZE);
 	hakmem_free(blocks[N - 1]);
 	CHECK(slab->free && slab->local, "both lists in use");
-	retired = heap->stats.slabs_retired;
+	retired = heap->superslabs.slabs_retired;
 	hk_heap_collect(heap, false);
-	CHECK(heap->current[cls] == slab && heap->stats.slabs_retired == retired,
+	CHECK(heap->current[cls] == slab && heap->superslabs.slabs_retired == retired,
 	      "a slab with a block out stays");
 	hakmem_free(keep);
 	hk_heap_collect(heap, false);
-	CHECK(heap->current[cls] != slab && heap->stats.slabs_retired == retired + 1,
+	CHECK(heap->current[cls] != slab && heap->superslabs.slabs_retired == retired + 1,
 	      "the idle current slab retired");
 }
 
