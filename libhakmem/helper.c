@@ -13,6 +13,9 @@
  *    hk_helpers_resume(), which stop every running helper until the kernel
  *    has let go of it, and start it again afterwards.
  *
+ * Only the process a helper runs in stops it: a vfork() child shares its
+ * state, not its thread, and the kernel does not count it there.
+ *
  * A helper's run() returns once hk_helper_stopping() says so; its wake()
  * gets it out of whatever wait it is in.  Helpers register themselves when
  * first started; the list is short and only grows.  @lock guards the list
@@ -53,6 +56,7 @@ static bool spawn(struct hk_helper *h)
 	pthread_attr_t attr;
 	bool ok;
 
+	h->pid = getpid();
 	sigfillset(&all);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, HK_HELPER_STACK);
@@ -109,7 +113,9 @@ void hk_helpers_pause(void)
 
 	pthread_mutex_lock(&lock);
 	for (struct hk_helper *h = helpers; h; h = h->next) {
-		if (atomic_load_explicit(&h->state, memory_order_relaxed) != HELPER_RUNNING)
+		/* A vfork() child shares the helper but not the thread: leave it. */
+		if (atomic_load_explicit(&h->state, memory_order_relaxed) != HELPER_RUNNING ||
+		    h->pid != getpid())
 			continue;
 		atomic_store_explicit(&h->state, HELPER_STOPPING, memory_order_release);
 		h->wake();

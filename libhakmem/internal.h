@@ -547,6 +547,7 @@ struct hk_helper {
 	void (*wake)(void);
 	/* helper.c's own */
 	pthread_t thread;
+	pid_t pid;			/* the process it runs in */
 	_Atomic pid_t tid;
 	_Atomic int state;
 	bool registered;

@@ -98,6 +98,7 @@ test-backings: $(LIB_SO) $(PL_STRESS) $(PL_CONF)
 	@for t in $(PL_STRESS_TESTS); do \
 		$(PL_RUN) populate-stress-$$t $(PL_POPULATE) $(PL_STRESS) $$t; \
 	done
-	@for g in calloc-dirty realloc align trim-rss unshare-user setns-mnt helper-signals; do \
+	@for g in calloc-dirty realloc align trim-rss unshare-user unshare-vfork setns-mnt \
+			helper-signals; do \
 		$(PL_RUN) populate-conformance-$$g $(PL_POPULATE) $(PL_CONF) $$g; \
 	done

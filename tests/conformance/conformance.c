@@ -1345,6 +1345,27 @@ static void unshare_vm_body(void)
 }
 
 /*
+ * A vfork() child shares the parent's memory, hakmem's helper state
+ * included, but not its threads: its unshare() must leave the parent's
+ * helpers running, and the parent's memory still decays.
+ */
+static void unshare_vfork_body(void)
+{
+	int status = -1, threads;
+	pid_t pid;
+
+	need_helpers();
+	pid = vfork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER) ? 1 : 0);
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && status == 0,
+	      "unshare(CLONE_NEWUSER) in a vfork() child: status %#x", status);
+	other_threads_switches(&threads);
+	EXPECT_HAKMEM(threads >= 1, "the parent lost its helper thread to a vfork() child");
+	decay_after("unshare(CLONE_NEWUSER) in a vfork() child");
+}
+
+/*
  * Each setns() test joins the holder's user namespace first, which gives
  * it the capabilities the other namespaces ask for, root or not.
  */
@@ -1428,6 +1449,11 @@ static void test_unshare_user(void)
 static void test_unshare_vm(void)
 {
 	check_in_child("unshare(CLONE_VM)", unshare_vm_body, 20000);
+}
+
+static void test_unshare_vfork(void)
+{
+	check_in_child("unshare(CLONE_NEWUSER) in a vfork() child", unshare_vfork_body, 20000);
 }
 
 static void test_setns_user(void)
@@ -2307,6 +2333,7 @@ static const struct group {
 	{ "exited-threads", test_exited_threads },
 	{ "unshare-user", test_unshare_user },
 	{ "unshare-vm", test_unshare_vm },
+	{ "unshare-vfork", test_unshare_vfork },
 	{ "setns-user", test_setns_user },
 	{ "setns-mnt", test_setns_mnt },
 	{ "setns-time", test_setns_time },
