@@ -7,6 +7,8 @@
 #   make bench      allocator benchmarks against glibc, mimalloc, jemalloc, tcmalloc
 #   make bench-mimalloc  mimalloc-bench's benchmarks under the same allocators
 #                   (MIMALLOC_BENCH_DIR=checkout; bench/bench.mk, bench/README.md)
+#   make bench-security  mimalloc-bench's security suite: which misuse each
+#                   allocator catches (bench/security.py)
 #   make demo       the main job: hakmem.ko's effect on fresh-memory workloads,
 #                   in the test VM (module built by DKMS) and natively, with charts
 #   make install    install the library, header, pkg-config file and wrapper

@@ -15,6 +15,13 @@
 #                                  in $(BUILD)/mimalloc-bench-src; table in
 #                                  $(BUILD)/mimalloc-bench/results.{md,rst}
 #   make bench-mimalloc MBENCH_REPS=1 MBENCH_ARGS='--only cfrac,larsonN'
+#   make bench-security            mimalloc-bench's security suite (misuse:
+#                                  overflows, use after free, double and invalid
+#                                  frees) under the same five allocators
+#                                  (bench/security.py): what each catches, the
+#                                  totals, and where hakmem and glibc differ; in
+#                                  $(BUILD)/security/results.md
+#   make bench-security SECURITY_ARGS='--allocators hakmem,glibc --reps 3'
 #
 # The binaries link plain libc malloc; run.py swaps allocators in with
 # LD_PRELOAD, so one binary serves every allocator.
@@ -26,8 +33,9 @@ BENCH_REPS ?= 5
 BENCH_ARGS ?=
 MBENCH_REPS ?= 3
 MBENCH_ARGS ?=
+SECURITY_ARGS ?=
 
-.PHONY: bench-build bench-instr bench-mimalloc
+.PHONY: bench-build bench-instr bench-mimalloc bench-security
 
 bench-build: $(BENCH_BINS)
 
@@ -49,3 +57,9 @@ bench-mimalloc: $(LIB_SO)
 		{ echo "make bench-mimalloc: needs python3 (scripts/install-deps.sh bench)" >&2; exit 1; }
 	MIMALLOC_BENCH_DIR="$(MIMALLOC_BENCH_DIR)" python3 bench/mimalloc-bench.py \
 		--build-dir $(BUILD) --reps $(MBENCH_REPS) $(MBENCH_ARGS)
+
+bench-security: $(LIB_SO)
+	@command -v python3 >/dev/null || \
+		{ echo "make bench-security: needs python3 (scripts/install-deps.sh mbench)" >&2; exit 1; }
+	MIMALLOC_BENCH_DIR="$(MIMALLOC_BENCH_DIR)" python3 bench/security.py \
+		--build-dir $(BUILD) $(SECURITY_ARGS)
