@@ -336,27 +336,33 @@ def failures(results, tests, allocs):
     return out
 
 
+def add_build_args(ap, built_in, out_default):
+    """--src, --build-dir, --hakmem-so, --no-build and --out, for a runner
+    whose binaries are built in BUILD/built_in."""
+    ap.add_argument("--src", help="mimalloc-bench checkout "
+                    "(default: $MIMALLOC_BENCH_DIR, else BUILD/mimalloc-bench-src)")
+    ap.add_argument("--build-dir", default=os.path.join(run.REPO, "build"),
+                    help="where libhakmem.so lives; the binaries are built in "
+                    f"BUILD/{built_in} (default: %(default)s)")
+    ap.add_argument("--hakmem-so", help="library to test as hakmem "
+                    "(default: BUILD/libhakmem.so)")
+    ap.add_argument("--no-build", action="store_true",
+                    help=f"use the binaries already in BUILD/{built_in}")
+    ap.add_argument("--out", help=f"write the markdown report here (default: {out_default})")
+
+
 def parse_args():
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--src", help="mimalloc-bench checkout "
-                    "(default: $MIMALLOC_BENCH_DIR, else BUILD/mimalloc-bench-src)")
+    add_build_args(ap, "mimalloc-bench",
+                   "BUILD/mimalloc-bench/results.md; an .rst table beside it")
     # Benchmarks go by bench.sh's names.
     run.add_selection_args(ap, TEST_NAMES, "MBENCH_REPS", 3)
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1,
                     help="what bench.sh's core count stands for (default: %(default)s)")
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="seconds before a run is killed as TIMEOUT (default: %(default)s)")
-    ap.add_argument("--build-dir", default=os.path.join(run.REPO, "build"),
-                    help="where libhakmem.so lives; mimalloc-bench is built in "
-                    "BUILD/mimalloc-bench (default: %(default)s)")
-    ap.add_argument("--hakmem-so", help="library to test as hakmem "
-                    "(default: BUILD/libhakmem.so)")
-    ap.add_argument("--no-build", action="store_true",
-                    help="use the binaries already in BUILD/mimalloc-bench")
-    ap.add_argument("--out", help="write the markdown report here "
-                    "(default: BUILD/mimalloc-bench/results.md; an .rst table beside it)")
     opts = ap.parse_args()
     if opts.reps < 1 or opts.procs < 1:
         ap.error("--reps and --procs must be at least 1")

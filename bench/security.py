@@ -14,8 +14,9 @@ ones once.  A program that goes on after the misuse prints NOT_CAUGHT;
 one that does not print it was caught, whether the allocator aborted, the
 access faulted, or the misuse turned out harmless (a reused block that was
 not reused).  Each program runs --reps times under each allocator
-(LD_PRELOAD; glibc: no preload); it counts as caught only if every run
-was, and a program caught in some runs only is marked "mixed".
+(LD_PRELOAD; glibc: no preload; --reps, default $SECURITY_REPS or 1);
+it counts as caught only if every run was, and a program caught in some
+runs only is marked "mixed".
 
 The report (printed, and written to BUILD/security/results.md) has one
 row per program, the totals per allocator, and the programs where hakmem
@@ -104,27 +105,11 @@ def parse_args(names):
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--src", help="mimalloc-bench checkout "
-                    "(default: $MIMALLOC_BENCH_DIR, else BUILD/mimalloc-bench-src)")
-    ap.add_argument("--only", type=lambda v: run.csv_choice(v, names, "program"),
-                    default=names, help="comma-separated programs (default: all)")
-    ap.add_argument("--allocators", type=lambda v: run.csv_choice(v, run.ALLOCATORS,
-                                                                 "allocator"),
-                    default=run.ALLOCATORS, help="comma-separated allocators "
-                    f"(default: all of {','.join(run.ALLOCATORS)})")
-    ap.add_argument("--reps", type=int, default=1,
-                    help="runs per program and allocator (default: %(default)s)")
+    # Programs go by the names of the suite's binaries.
+    run.add_selection_args(ap, names, "SECURITY_REPS", 1)
     ap.add_argument("--timeout", type=float, default=30.0,
                     help="seconds before a run is killed (default: %(default)s)")
-    ap.add_argument("--build-dir", default=os.path.join(run.REPO, "build"),
-                    help="where libhakmem.so lives; the suite is built in "
-                    "BUILD/mimalloc-bench/security (default: %(default)s)")
-    ap.add_argument("--hakmem-so", help="library to test as hakmem "
-                    "(default: BUILD/libhakmem.so)")
-    ap.add_argument("--no-build", action="store_true",
-                    help="use the binaries already in BUILD/mimalloc-bench/security")
-    ap.add_argument("--out", help="write the report here "
-                    "(default: BUILD/security/results.md)")
+    mbench.add_build_args(ap, "mimalloc-bench/security", "BUILD/security/results.md")
     opts = ap.parse_args()
     if opts.reps < 1:
         ap.error("--reps must be at least 1")
