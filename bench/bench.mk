@@ -21,7 +21,7 @@
 #                                  (bench/security.py): what each catches, the
 #                                  totals, and where hakmem and glibc differ; in
 #                                  $(BUILD)/security/results.md
-#   make bench-security SECURITY_ARGS='--allocators hakmem,glibc --reps 3'
+#   make bench-security SECURITY_REPS=3 SECURITY_ARGS=--allocators=hakmem,glibc
 #
 # The binaries link plain libc malloc; run.py swaps allocators in with
 # LD_PRELOAD, so one binary serves every allocator.
@@ -33,6 +33,7 @@ BENCH_REPS ?= 5
 BENCH_ARGS ?=
 MBENCH_REPS ?= 3
 MBENCH_ARGS ?=
+SECURITY_REPS ?= 1
 SECURITY_ARGS ?=
 
 .PHONY: bench-build bench-instr bench-mimalloc bench-security
@@ -61,5 +62,5 @@ bench-mimalloc: $(LIB_SO)
 bench-security: $(LIB_SO)
 	@command -v python3 >/dev/null || \
 		{ echo "make bench-security: needs python3 (scripts/install-deps.sh mbench)" >&2; exit 1; }
-	MIMALLOC_BENCH_DIR="$(MIMALLOC_BENCH_DIR)" python3 bench/security.py \
+	MIMALLOC_BENCH_DIR="$(MIMALLOC_BENCH_DIR)" SECURITY_REPS=$(SECURITY_REPS) python3 bench/security.py \
 		--build-dir $(BUILD) $(SECURITY_ARGS)
