@@ -136,24 +136,24 @@ TEST_F(acct, writable)
 }
 
 /* Regions without PROT_WRITE are left to faults whatever the pool holds. */
-TEST_F(acct, read_only)
+static void expect_left_to_faults(struct __test_metadata *_metadata, int fd, int prot)
 {
 	const size_t len = 2 * SZ_2M;
 	struct hakmem_stats a, b;
 
-	map_between(_metadata, self->fd, len, PROT_READ, &a, &b);
+	map_between(_metadata, fd, len, prot, &a, &b);
 	EXPECT_EQ(len / PAGE, GREW(a, b, nowrite_fill_pages));
 	EXPECT_EQ(0, GREW(a, b, pool_handout_pages));
 }
 
+TEST_F(acct, read_only)
+{
+	expect_left_to_faults(_metadata, self->fd, PROT_READ);
+}
+
 TEST_F(acct, prot_none)
 {
-	const size_t len = 2 * SZ_2M;
-	struct hakmem_stats a, b;
-
-	map_between(_metadata, self->fd, len, PROT_NONE, &a, &b);
-	EXPECT_EQ(len / PAGE, GREW(a, b, nowrite_fill_pages));
-	EXPECT_EQ(0, GREW(a, b, pool_handout_pages));
+	expect_left_to_faults(_metadata, self->fd, PROT_NONE);
 }
 
 /*
